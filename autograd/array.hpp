@@ -1,0 +1,72 @@
+// Array, Shape and Indices: the numeric types under every Tensor.
+// This is the only header that includes xtensor; everything else includes this one.
+// Read next: tensor.hpp (the Tensor handle), tape.hpp (how gradients are recorded).
+#pragma once
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xarray.hpp>
+#include <xtensor/xbroadcast.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xio.hpp>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
+#include <xtensor/xoperation.hpp>
+#include <xtensor/xsort.hpp>
+#include <xtensor/xstrided_view.hpp>
+#include <xtensor/xview.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tapegrad {
+
+// Every value and gradient is a dense, row-major float32 array.
+using Array = xt::xarray<float>;
+// Integer ids (token ids, class targets, row indices), int64 as in PyTorch.
+using Indices = xt::xarray<std::int64_t>;
+// A shape as users write it: {32, 784}.
+using Shape = std::vector<std::size_t>;
+
+// Every user error (bad shapes, bad arguments, bad files) is a tapegrad::Error
+// whose message names what was wrong; never an assert that vanishes in release.
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// "[32, 784]" for any shape-like container.
+template <class S>
+std::string shape_str(const S& shape) {
+    std::ostringstream os;
+    os << '[';
+    bool first = true;
+    for (auto d : shape) {
+        os << (first ? "" : ", ") << d;
+        first = false;
+    }
+    os << ']';
+    return os.str();
+}
+
+template <class E>
+Shape shape_of(const E& a) {
+    return Shape(a.shape().begin(), a.shape().end());
+}
+
+// A zero-filled / constant-filled array of a given shape.
+inline Array zeros(const Shape& shape) { return Array(shape, 0.0f); }
+inline Array ones(const Shape& shape) { return Array(shape, 1.0f); }
+inline Array full(const Shape& shape, float v) { return Array(shape, v); }
+
+// Builds an Array from a flat list of values and a shape (handy in tests and examples).
+Array array(std::vector<float> values, const Shape& shape);
+// A 1-D Array from values.
+Array array(std::vector<float> values);
+
+}  // namespace tapegrad

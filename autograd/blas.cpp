@@ -1,0 +1,18 @@
+// Only this file includes <cblas.h>.
+#include "autograd/blas.hpp"
+
+#include <cblas.h>
+
+namespace tapegrad::blas {
+
+void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+           const float* b, int ldb, float beta, float* c, int ldc) {
+    if (m == 0 || n == 0) return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
+                alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void set_num_threads(int n) { openblas_set_num_threads(n); }
+int num_threads() { return openblas_get_num_threads(); }
+
+}  // namespace tapegrad::blas

@@ -1,0 +1,73 @@
+// add sub mul div neg pow and the operators. Each rule returns gradients in the
+// output's shape; the sweep sums them back over broadcast axes (sum_to).
+#include "autograd/ops/detail.hpp"
+#include "autograd/ops/elementwise.hpp"
+
+namespace tapegrad::autograd {
+
+namespace {
+void check_broadcast(const char* op, const Tensor& a, const Tensor& b) {
+    if (a.value().shape() != b.value().shape()) detail::broadcast_shapes(a.shape(), b.shape(), op);
+}
+}  // namespace
+
+// y = a + b          da = g          db = g
+Tensor add(const Tensor& a, const Tensor& b) {
+    check_broadcast("add", a, b);
+    return record("add", a.value() + b.value(), {a, b}, [](Step& s) -> Grads {
+        Grads g;
+        g.add(s.grad);         // a copy, made only if a needs it
+        g.add(s.take_grad());  // then b takes the adjoint itself
+        return g;
+    });
+}
+
+// y = a - b          da = g          db = -g
+Tensor sub(const Tensor& a, const Tensor& b) {
+    check_broadcast("sub", a, b);
+    return record("sub", a.value() - b.value(), {a, b},
+                  [](Step& s) -> Grads { return {s.grad, -s.grad}; });
+}
+
+// y = a * b          da = g * b      db = g * a
+Tensor mul(const Tensor& a, const Tensor& b) {
+    check_broadcast("mul", a, b);
+    return record("mul", a.value() * b.value(), {a, b},
+                  [](Step& s) -> Grads { return {s.grad * s.input(1), s.grad * s.input(0)}; });
+}
+
+// y = a / b          da = g / b      db = -g * a / b^2 = -g * y / b
+Tensor div(const Tensor& a, const Tensor& b) {
+    check_broadcast("div", a, b);
+    return record("div", a.value() / b.value(), {a, b}, [](Step& s) -> Grads {
+        return {s.grad / s.input(1), -s.grad * s.output() / s.input(1)};
+    });
+}
+
+// y = -a             da = -g
+Tensor neg(const Tensor& a) {
+    return record("neg", -a.value(), {a}, [](Step& s) -> Grads { return {-s.grad}; });
+}
+
+// y = a^p            da = g * p * a^(p-1)
+Tensor pow(const Tensor& a, float p) {
+    return record("pow", xt::pow(a.value(), p), {a}, [p](Step& s) -> Grads {
+        return {s.grad * p * xt::pow(s.input(0), p - 1.0f)};
+    });
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, float b) { return add(a, detail::scalar(b)); }
+Tensor operator+(float a, const Tensor& b) { return add(detail::scalar(a), b); }
+Tensor operator-(const Tensor& a, float b) { return sub(a, detail::scalar(b)); }
+Tensor operator-(float a, const Tensor& b) { return sub(detail::scalar(a), b); }
+Tensor operator*(const Tensor& a, float b) { return mul(a, detail::scalar(b)); }
+Tensor operator*(float a, const Tensor& b) { return mul(detail::scalar(a), b); }
+Tensor operator/(const Tensor& a, float b) { return div(a, detail::scalar(b)); }
+Tensor operator/(float a, const Tensor& b) { return div(detail::scalar(a), b); }
+
+}  // namespace tapegrad::autograd

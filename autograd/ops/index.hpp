@@ -1,0 +1,26 @@
+// Indexing and masking: gather (rows by id: the embedding lookup), where, dropout.
+#pragma once
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad::autograd {
+
+// Rows of `table` [V, D...] picked by `ids` (any shape S) -> [S..., D...].
+// The backward is a scatter-add into [V, D...]: a repeated id sums its gradients.
+// Ids must lie in [0, V); an id equal to `skip_id` (if >= 0) gets zeros and no gradient
+// (the padding row of an embedding).
+Tensor gather(const Tensor& table, const Indices& ids, std::int64_t skip_id = -1);
+
+// y = condition ? a : b, element-wise, where condition is any nonzero value (a
+// constant 0/1 tensor, as PyTorch's bool tensors); all three broadcast together.
+// The condition receives no gradient.
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+
+// y = a * mask, where mask holds 0 (dropped) or 1/(1-p) (kept): inverted dropout.
+Tensor dropout(const Tensor& a, const Array& mask);
+// Draws the mask from the seeded engine: each element dropped with probability p.
+Tensor dropout(const Tensor& a, float p);
+// The mask `dropout(a, p)` would use for a tensor of this shape.
+Array dropout_mask(const Shape& shape, float p);
+
+}  // namespace tapegrad::autograd

@@ -1,0 +1,104 @@
+#include "autograd/random.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <sstream>
+
+namespace tapegrad::autograd {
+
+void Generator::seed(std::uint64_t s) {
+    engine_.seed(s);
+    has_spare_ = false;
+}
+
+float Generator::uniform() { return static_cast<float>(engine_() >> 40) * 0x1.0p-24f; }
+
+float Generator::normal() {
+    if (has_spare_) {
+        has_spare_ = false;
+        return spare_;
+    }
+    // Two uniforms in (0, 1] and [0, 1) -> two independent normals.
+    const double u1 = (static_cast<double>(engine_() >> 11) + 1.0) * 0x1.0p-53;
+    const double u2 = static_cast<double>(engine_() >> 11) * 0x1.0p-53;
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    const double t = 2.0 * std::numbers::pi * u2;
+    spare_ = static_cast<float>(r * std::sin(t));
+    has_spare_ = true;
+    return static_cast<float>(r * std::cos(t));
+}
+
+std::uint64_t Generator::below(std::uint64_t n) {
+    if (n == 0) throw Error("Generator::below(0): empty range");
+    // Rejection sampling keeps it exactly uniform.
+    const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
+    std::uint64_t r;
+    do r = engine_();
+    while (r >= limit);
+    return r % n;
+}
+
+std::string Generator::state() const {
+    std::ostringstream os;
+    os << engine_ << ' ' << has_spare_ << ' ';
+    os.precision(9);
+    os << spare_;
+    return os.str();
+}
+
+void Generator::set_state(const std::string& s) {
+    std::istringstream is(s);
+    std::mt19937_64 e;
+    bool has = false;
+    float sp = 0.0f;
+    is >> e >> has >> sp;
+    if (!is) throw Error("Generator::set_state: malformed random-engine state");
+    engine_ = e;
+    has_spare_ = has;
+    spare_ = sp;
+}
+
+Generator& generator() {
+    thread_local Generator g(0);
+    return g;
+}
+
+void manual_seed(std::uint64_t seed) { generator().seed(seed); }
+
+Array rand(const Shape& shape) {
+    Array a = Array::from_shape(shape);
+    Generator& g = generator();
+    for (float& v : a) v = g.uniform();
+    return a;
+}
+
+Array randn(const Shape& shape) {
+    Array a = Array::from_shape(shape);
+    Generator& g = generator();
+    for (float& v : a) v = g.normal();
+    return a;
+}
+
+Array uniform(const Shape& shape, float lo, float hi) {
+    Array a = Array::from_shape(shape);
+    Generator& g = generator();
+    for (float& v : a) v = lo + (hi - lo) * g.uniform();
+    return a;
+}
+
+Array bernoulli(const Shape& shape, float p) {
+    Array a = Array::from_shape(shape);
+    Generator& g = generator();
+    for (float& v : a) v = g.uniform() < p ? 1.0f : 0.0f;
+    return a;
+}
+
+std::vector<std::size_t> randperm(std::size_t n) {
+    std::vector<std::size_t> p(n);
+    for (std::size_t i = 0; i < n; ++i) p[i] = i;
+    Generator& g = generator();
+    for (std::size_t i = n; i > 1; --i) std::swap(p[i - 1], p[g.below(i)]);
+    return p;
+}
+
+}  // namespace tapegrad::autograd

@@ -1,0 +1,218 @@
+// The tape: record() appends, backward() sweeps in reverse, print()/write_dot() show it.
+#include "autograd/tape.hpp"
+
+#include <ostream>
+
+#include "autograd/ops/detail.hpp"
+
+namespace tapegrad::autograd {
+
+namespace detail {
+thread_local const Step* running_step = nullptr;
+
+bool running_step_needs(std::size_t input) {
+    return running_step == nullptr || input >= running_step->num_inputs() ||
+           running_step->needs_grad(input);
+}
+}  // namespace detail
+
+namespace {
+thread_local bool grad_enabled = true;
+
+// Releases an array's memory (a default xarray still holds one element).
+void release(Array& a) { a = Array::from_shape({0}); }
+
+// The same shape once axes of length 1 are dropped ([3] and [1, 3], [] and [1, 1]).
+template <class A, class B>
+bool same_but_ones(const A& a, const B& b) {
+    std::vector<std::size_t> x, y;
+    for (auto d : a) if (d != 1) x.push_back(d);
+    for (auto d : b) if (d != 1) y.push_back(d);
+    return x == y;
+}
+
+void accumulate(Node& node, Array&& g, const char* op) {
+    if (g.shape() != node.value.shape()) {
+        if (same_but_ones(g.shape(), node.value.shape()))
+            g.reshape(node.value.shape());  // same elements, other rank (e.g. a 0-d scalar)
+        else
+            g = sum_to(g, shape_of(node.value));
+    }
+    if (g.shape() != node.value.shape())
+        throw Error(std::string("internal error: the backward rule of '") + op +
+                    "' returned a gradient of shape " + shape_str(g.shape()) +
+                    " for an input of shape " + shape_str(node.value.shape()));
+    if (!node.has_grad) {
+        node.grad = std::move(g);
+        node.has_grad = true;
+    } else {
+        xt::noalias(node.grad) += g;
+    }
+}
+
+std::string describe_input(const Node& n, std::uint64_t generation) {
+    std::string s;
+    if (!n.name.empty())
+        s = n.name;
+    else if (n.entry >= 0 && n.generation == generation)
+        s = "#" + std::to_string(n.entry);
+    else
+        s = n.requires_grad ? "leaf" : "const";
+    return s + shape_str(n.value.shape());
+}
+}  // namespace
+
+Tape& Tape::current() {
+    thread_local Tape tape;
+    return tape;
+}
+
+void Tape::clear() {
+    entries_.clear();
+    ++generation_;
+}
+
+Tensor record(const char* op, Array value, std::span<const Tensor> inputs, BackwardRule rule) {
+    bool any = false;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (!inputs[i].defined())
+            throw Error(std::string(op) + ": input " + std::to_string(i) + " is an undefined Tensor");
+        any = any || inputs[i].requires_grad();
+    }
+    auto out = std::make_shared<Node>();
+    out->value = std::move(value);
+    if (!any || !grad_enabled) return Tensor(std::move(out));
+
+    Tape& tape = Tape::current();
+    Entry e;
+    e.op = op;
+    e.inputs.reserve(inputs.size());
+    for (const Tensor& t : inputs) {
+        const Node& n = *t.node();
+        if (n.entry >= 0 && n.generation != tape.generation_ && n.requires_grad)
+            throw Error(std::string(op) + ": an input was computed on a graph that backward() "
+                        "has already consumed (or that Tape::clear() dropped); recompute it in "
+                        "this step, or detach() it to use it as a constant");
+        e.inputs.push_back(t.node());
+    }
+    out->requires_grad = true;
+    out->entry = static_cast<std::int64_t>(tape.entries_.size());
+    out->generation = tape.generation_;
+    e.output = out;
+    e.rule = std::move(rule);
+    tape.entries_.push_back(std::move(e));
+    return Tensor(std::move(out));
+}
+
+void backward(const Tensor& root, Array seed) {
+    if (!root.defined()) throw Error("backward(): undefined Tensor");
+    Node& r = *root.node();
+    if (seed.shape() != r.value.shape())
+        throw Error("backward(): the seed gradient has shape " + shape_str(seed.shape()) +
+                    " but the tensor has shape " + shape_str(r.value.shape()));
+    if (!r.requires_grad)
+        throw Error("backward(): this tensor does not require a gradient, so there is no graph "
+                    "to differentiate (was it computed under NoGradGuard, or from tensors none "
+                    "of which requires a gradient?)");
+    Tape& tape = Tape::current();
+    if (r.entry < 0) {  // a leaf: d(root)/d(root) is the seed itself
+        accumulate(r, std::move(seed), "backward");
+        return;
+    }
+    if (r.generation != tape.generation_)
+        throw Error("backward(): the graph of this tensor is gone: backward() already ran over "
+                    "it (each backward() consumes the tape) or Tape::clear() dropped it. "
+                    "Recompute the forward pass to differentiate again");
+
+    // Whatever happens (an error in a rule included), the tape is consumed.
+    struct ClearOnExit {
+        Tape& tape;
+        ~ClearOnExit() {
+            detail::running_step = nullptr;
+            tape.clear();
+        }
+    } clear_on_exit{tape};
+
+    r.grad = std::move(seed);
+    r.has_grad = true;
+    std::vector<Entry>& entries = tape.entries_;
+    for (std::int64_t i = r.entry; i >= 0; --i) {
+        Entry e = std::move(entries[static_cast<std::size_t>(i)]);  // freed at the end of the iteration
+        Node& out = *e.output;
+        if (!out.has_grad) continue;
+        Step step(out.grad, out, e.inputs);
+        detail::running_step = &step;
+        Grads grads = e.rule(step);
+        detail::running_step = nullptr;
+        if (grads.size() != e.inputs.size())
+            throw Error(std::string("internal error: the backward rule of '") + e.op + "' returned " +
+                        std::to_string(grads.size()) + " gradients for " +
+                        std::to_string(e.inputs.size()) + " inputs");
+        release(out.grad);
+        out.has_grad = false;
+        for (std::size_t j = 0; j < e.inputs.size(); ++j) {
+            Node& in = *e.inputs[j];
+            if (in.requires_grad && grads[j].defined) accumulate(in, std::move(grads[j].value), e.op);
+        }
+    }
+}
+
+bool is_grad_enabled() { return grad_enabled; }
+
+NoGradGuard::NoGradGuard() : previous_(grad_enabled) { grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { grad_enabled = previous_; }
+
+void Tape::print(std::ostream& os) const {
+    os << "tape: " << entries_.size() << (entries_.size() == 1 ? " entry\n" : " entries\n");
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        const Entry& e = entries_[i];
+        os << "  #" << i << "  " << e.op << '(';
+        for (std::size_t j = 0; j < e.inputs.size(); ++j)
+            os << (j ? ", " : "") << describe_input(*e.inputs[j], generation_);
+        os << ") -> " << shape_str(e.output->value.shape()) << '\n';
+    }
+}
+
+void Tape::write_dot(std::ostream& os) const {
+    os << "digraph tape {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n";
+    auto id = [](const Node* n) { return "n" + std::to_string(reinterpret_cast<std::uintptr_t>(n)); };
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        const Entry& e = entries_[i];
+        for (const auto& in : e.inputs) {
+            const bool from_tape = in->entry >= 0 && in->generation == generation_;
+            if (!from_tape) {  // leaves and constants get their own box
+                os << "  " << id(in.get()) << " [shape=box, label=\""
+                   << describe_input(*in, generation_) << "\"" << (in->requires_grad ? "" : ", style=dashed")
+                   << "];\n";
+            }
+            os << "  " << (from_tape ? "e" + std::to_string(in->entry) : id(in.get())) << " -> e" << i
+               << ";\n";
+        }
+        os << "  e" << i << " [shape=ellipse, label=\"#" << i << " " << e.op << "\\n"
+           << shape_str(e.output->value.shape()) << "\"];\n";
+    }
+    os << "}\n";
+}
+
+Array sum_to(const Array& grad, const Shape& shape) {
+    const std::size_t gd = grad.dimension(), sd = shape.size();
+    auto fail = [&] {
+        return Error("sum_to: a gradient of shape " + shape_str(grad.shape()) +
+                     " cannot be reduced to shape " + shape_str(shape));
+    };
+    if (sd > gd) throw fail();
+    const std::size_t lead = gd - sd;
+    std::vector<std::size_t> axes;
+    for (std::size_t i = 0; i < lead; ++i) axes.push_back(i);
+    for (std::size_t i = 0; i < sd; ++i) {
+        const std::size_t g = grad.shape()[lead + i];
+        if (shape[i] == g) continue;
+        if (shape[i] != 1) throw fail();
+        axes.push_back(lead + i);
+    }
+    Array out = detail::sum_axes(grad, axes);
+    out.reshape(shape);
+    return out;
+}
+
+}  // namespace tapegrad::autograd

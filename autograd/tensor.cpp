@@ -1,0 +1,124 @@
+// Tensor handle: accessors with clear errors; backward() forwards to the tape.
+#include "autograd/tensor.hpp"
+
+#include <ostream>
+
+#include "autograd/tape.hpp"
+
+namespace tapegrad::autograd {
+
+Tensor::Tensor(Array value, bool requires_grad) : node_(std::make_shared<Node>()) {
+    node_->value = std::move(value);
+    node_->requires_grad = requires_grad;
+}
+
+Node& Tensor::checked() const {
+    if (!node_) throw Error("use of an undefined Tensor (default-constructed handle)");
+    return *node_;
+}
+
+const Array& Tensor::value() const { return checked().value; }
+
+Array& Tensor::mutable_value() {
+    Node& n = checked();
+    if (n.entry >= 0 && n.generation == Tape::current().generation())
+        throw Error("mutable_value(): tensor " + (n.name.empty() ? std::string("(unnamed)") : n.name) +
+                    " is the output of a recorded op whose value the backward pass may still "
+                    "read; change leaves only, or detach() first");
+    return n.value;
+}
+
+bool Tensor::requires_grad() const { return checked().requires_grad; }
+
+Tensor& Tensor::set_requires_grad(bool on) {
+    Node& n = checked();
+    if (!is_leaf())
+        throw Error("set_requires_grad(): only leaves can change requires_grad; use detach()");
+    n.requires_grad = on;
+    return *this;
+}
+
+bool Tensor::is_leaf() const { return checked().entry < 0; }
+
+bool Tensor::has_grad() const { return checked().has_grad; }
+
+const Array& Tensor::grad() const {
+    const Node& n = checked();
+    if (!n.has_grad) {
+        std::string who = n.name.empty() ? "this tensor" : "tensor '" + n.name + "'";
+        if (!n.requires_grad)
+            throw Error("grad(): " + who + " does not require a gradient");
+        if (n.entry >= 0)
+            throw Error("grad(): " + who + " is not a leaf; backward() frees the gradients of "
+                        "intermediate values as it passes them");
+        throw Error("grad(): " + who + " has no gradient yet (backward() did not reach it, or "
+                    "zero_grad() dropped it)");
+    }
+    return n.grad;
+}
+
+Array& Tensor::mutable_grad() {
+    grad();  // the same checks
+    return node_->grad;
+}
+
+void Tensor::zero_grad() {
+    Node& n = checked();
+    n.grad = Array();
+    n.has_grad = false;
+}
+
+const std::string& Tensor::name() const { return checked().name; }
+
+Tensor& Tensor::set_name(std::string name) {
+    checked().name = std::move(name);
+    return *this;
+}
+
+std::size_t Tensor::dim(int axis) const {
+    const Array& v = value();
+    int n = static_cast<int>(v.dimension());
+    int a = axis < 0 ? axis + n : axis;
+    if (a < 0 || a >= n)
+        throw Error("dim(" + std::to_string(axis) + "): axis out of range for shape " +
+                    shape_str(v.shape()));
+    return v.shape()[static_cast<std::size_t>(a)];
+}
+
+float Tensor::item() const {
+    const Array& v = value();
+    if (v.size() != 1)
+        throw Error("item(): tensor has " + std::to_string(v.size()) + " elements (shape " +
+                    shape_str(v.shape()) + "), expected exactly one");
+    return v.data()[0];
+}
+
+void Tensor::backward() const {
+    const Array& v = value();
+    if (v.size() != 1)
+        throw Error("backward(): the tensor has shape " + shape_str(v.shape()) +
+                    "; without a seed gradient backward() needs a single element (a loss). "
+                    "Pass a seed of the same shape, or reduce with sum()/mean() first");
+    Array seed = Array::from_shape(v.shape());
+    seed.fill(1.0f);
+    autograd::backward(*this, std::move(seed));
+}
+
+void Tensor::backward(const Array& seed) const { autograd::backward(*this, seed); }
+
+Tensor Tensor::detach() const {
+    Tensor t(value());
+    t.node_->name = checked().name;
+    return t;
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+    if (!t.defined()) return os << "Tensor(undefined)";
+    os << "Tensor(";
+    if (!t.name().empty()) os << t.name() << ", ";
+    os << "shape=" << shape_str(t.value().shape());
+    if (t.requires_grad()) os << ", requires_grad";
+    return os << ")\n" << t.value();
+}
+
+}  // namespace tapegrad::autograd

@@ -1,0 +1,72 @@
+// Tensor: a shared handle to a value, its gradient and its place on the tape.
+// Copying a Tensor copies the handle, not the data (as in PyTorch).
+// Read next: tape.hpp (how ops record themselves), ops/*.hpp (the op set).
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+#include "autograd/array.hpp"
+
+namespace tapegrad::autograd {
+
+// The state behind a Tensor handle. Users work with Tensor; the tape works with Node.
+struct Node {
+    Array value;
+    Array grad;                     // the adjoint dL/d(value) while backward() runs; for leaves,
+                                    // the accumulated gradient afterwards
+    bool has_grad = false;          // an xarray is never "empty" (a default one is 0-d), hence a flag
+    bool requires_grad = false;
+    std::int64_t entry = -1;        // index of the tape entry that produced this value; -1 for leaves
+    std::uint64_t generation = 0;   // which tape `entry` belongs to (a cleared tape starts a new one)
+    std::string name;               // shown when printing the tape; parameters carry their dotted name
+};
+
+class Tensor {
+public:
+    Tensor() = default;  // an undefined handle; most operations on it throw
+    explicit Tensor(Array value, bool requires_grad = false);
+    explicit Tensor(std::shared_ptr<Node> node) : node_(std::move(node)) {}
+
+    bool defined() const { return node_ != nullptr; }
+    const Array& value() const;
+    // Writable value for in-place updates of leaves (optimisers, initialisers).
+    // Throws for a tensor recorded on the tape, whose value a backward rule may still read.
+    Array& mutable_value();
+
+    bool requires_grad() const;
+    Tensor& set_requires_grad(bool on);
+    bool is_leaf() const;  // not produced by a recorded op (parameters, inputs, constants)
+    bool has_grad() const;
+    const Array& grad() const;  // throws when there is no gradient (yet)
+    Array& mutable_grad();      // for gradient clipping and tests
+    void zero_grad();           // drops the gradient, as PyTorch's zero_grad(set_to_none=True)
+
+    const std::string& name() const;
+    Tensor& set_name(std::string name);
+
+    Shape shape() const { return shape_of(value()); }
+    std::size_t ndim() const { return value().dimension(); }
+    std::size_t size() const { return value().size(); }
+    std::size_t dim(int axis) const;  // negative axes count from the end
+    float item() const;               // the value of a one-element tensor
+
+    // Reverse sweep from this tensor (see tape.hpp). Without a seed the tensor must have
+    // one element and the seed is 1; otherwise the seed has the tensor's shape.
+    void backward() const;
+    void backward(const Array& seed) const;
+
+    // A new leaf holding a copy of the value, cut off from the tape.
+    Tensor detach() const;
+
+    const std::shared_ptr<Node>& node() const { return node_; }
+
+private:
+    Node& checked() const;
+    std::shared_ptr<Node> node_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+}  // namespace tapegrad::autograd

@@ -1,0 +1,125 @@
+// Element-wise ops: a forward check on hand-computed values and a finite-difference
+// gradient check for each, plus broadcasting and scalar operands.
+#include "tests/support/check.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::autograd;
+using tapegrad::testing::check_gradients;
+using tapegrad::testing::random_array;
+
+namespace {
+using Inputs = std::vector<Tensor>;
+}
+
+TEST_CASE("add: values, and a broadcast operand's gradient is summed back") {
+    Tensor a(array({1, 2, 3, 4, 5, 6}, {2, 3})), b(array({10, 20, 30}));
+    CHECK_ARRAY_EQ((a + b).value(), array({11, 22, 33, 14, 25, 36}, {2, 3}));
+    check_gradients([](const Inputs& x) { return add(x[0], x[1]); }, {random_array({2, 3}, 1), random_array({3}, 2)});
+    check_gradients([](const Inputs& x) { return add(x[0], x[1]); },
+                    {random_array({2, 1, 3}, 3), random_array({4, 1}, 4)});
+}
+
+TEST_CASE("add: incompatible shapes name the op and both shapes") {
+    Tensor a(zeros({2, 3})), b(zeros({4}));
+    CHECK_THROWS_WITH_AS(a + b, "add: shapes [2, 3] and [4] cannot be broadcast together (axis 1: 3 vs 4)", Error);
+    CHECK_THROWS_WITH_AS(a * Tensor(zeros({3, 3})), doctest::Contains("mul: shapes [2, 3] and [3, 3]"), Error);
+}
+
+TEST_CASE("sub: values and gradients") {
+    CHECK_ARRAY_EQ((Tensor(array({5, 7})) - Tensor(array({1, 2}))).value(), array({4, 5}));
+    check_gradients([](const Inputs& x) { return sub(x[0], x[1]); }, {random_array({3, 2}, 5), random_array({3, 1}, 6)});
+}
+
+TEST_CASE("mul: values and gradients, with broadcasting") {
+    CHECK_ARRAY_EQ((Tensor(array({2, 3})) * Tensor(array({4, 5}))).value(), array({8, 15}));
+    check_gradients([](const Inputs& x) { return mul(x[0], x[1]); }, {random_array({2, 3}, 7), random_array({2, 3}, 8)});
+    check_gradients([](const Inputs& x) { return mul(x[0], x[1]); }, {random_array({4, 3}, 9), random_array({1, 3}, 10)});
+}
+
+TEST_CASE("div: values and gradients") {
+    CHECK_ARRAY_EQ((Tensor(array({1, 3})) / Tensor(array({2, 4}))).value(), array({0.5f, 0.75f}));
+    check_gradients([](const Inputs& x) { return div(x[0], x[1]); },
+                    {random_array({2, 3}, 11), random_array({3}, 12, 0.5f, 2.0f)});
+}
+
+TEST_CASE("neg: values and gradients") {
+    CHECK_ARRAY_EQ((-Tensor(array({1, -2}))).value(), array({-1, 2}));
+    check_gradients([](const Inputs& x) { return neg(x[0]); }, {random_array({5}, 13)});
+}
+
+TEST_CASE("pow: values and gradients with a scalar exponent") {
+    CHECK_CLOSE(pow(Tensor(array({2, 3})), 3.0f).value(), array({8, 27}), 1e-6, 1e-6);
+    CHECK_CLOSE(pow(Tensor(array({4})), 0.5f).value(), array({2}), 1e-6, 1e-6);
+    check_gradients([](const Inputs& x) { return pow(x[0], 3.0f); }, {random_array({2, 2}, 14)});
+    check_gradients([](const Inputs& x) { return pow(x[0], -1.5f); }, {random_array({4}, 15, 0.5f, 2.0f)});
+}
+
+TEST_CASE("exp: values and gradients") {
+    CHECK_CLOSE(exp(Tensor(array({0, 1}))).value(), array({1, 2.7182818f}), 1e-6, 1e-6);
+    check_gradients([](const Inputs& x) { return exp(x[0]); }, {random_array({3, 2}, 16)});
+}
+
+TEST_CASE("log: values and gradients") {
+    CHECK_CLOSE(log(Tensor(array({1, 2.7182818f}))).value(), array({0, 1}), 1e-6, 1e-6);
+    check_gradients([](const Inputs& x) { return log(x[0]); }, {random_array({5}, 17, 0.5f, 3.0f)});
+}
+
+TEST_CASE("sqrt: values and gradients") {
+    CHECK_CLOSE(sqrt(Tensor(array({4, 9}))).value(), array({2, 3}), 1e-6, 1e-6);
+    check_gradients([](const Inputs& x) { return sqrt(x[0]); }, {random_array({5}, 18, 0.5f, 3.0f)});
+}
+
+TEST_CASE("abs: values and gradients away from zero, zero gradient at zero") {
+    CHECK_ARRAY_EQ(abs(Tensor(array({-2, 0, 3}))).value(), array({2, 0, 3}));
+    check_gradients([](const Inputs& x) { return abs(x[0]); }, {array({-1.5f, -0.3f, 0.4f, 2.0f})});
+    Tensor z(array({0.0f}), true);
+    sum(abs(z)).backward();
+    CHECK(z.grad()(0) == 0.0f);
+}
+
+TEST_CASE("tanh: values and gradients") {
+    CHECK_CLOSE(tanh(Tensor(array({0, 1}))).value(), array({0, 0.7615942f}), 1e-6, 1e-6);
+    check_gradients([](const Inputs& x) { return tanh(x[0]); }, {random_array({3, 3}, 19, -2, 2)});
+}
+
+TEST_CASE("sigmoid: values, gradients, and no NaN for large inputs") {
+    CHECK_CLOSE(sigmoid(Tensor(array({0, 2}))).value(), array({0.5f, 0.8807971f}), 1e-6, 1e-6);
+    CHECK_ARRAY_EQ(sigmoid(Tensor(array({-200, 200}))).value(), array({0, 1}));
+    check_gradients([](const Inputs& x) { return sigmoid(x[0]); }, {random_array({3, 3}, 20, -3, 3)});
+}
+
+TEST_CASE("relu: values and gradients away from the kink") {
+    CHECK_ARRAY_EQ(relu(Tensor(array({-1, 0, 2}))).value(), array({0, 0, 2}));
+    check_gradients([](const Inputs& x) { return relu(x[0]); }, {array({-1.0f, -0.2f, 0.3f, 1.5f}, {2, 2})});
+}
+
+TEST_CASE("softplus: values, gradients, and no overflow for large inputs") {
+    CHECK_CLOSE(softplus(Tensor(array({0, 1}))).value(), array({0.6931472f, 1.3132616f}), 1e-6, 1e-6);
+    CHECK_CLOSE(softplus(Tensor(array({100, -100}))).value(), array({100, 0}), 1e-6, 1e-6);
+    check_gradients([](const Inputs& x) { return softplus(x[0]); }, {random_array({6}, 21, -4, 4)});
+}
+
+TEST_CASE("log_sigmoid: values and gradients, stable at the tails") {
+    CHECK_CLOSE(log_sigmoid(Tensor(array({0, -100}))).value(), array({-0.6931472f, -100}), 1e-6, 1e-6);
+    check_gradients([](const Inputs& x) { return log_sigmoid(x[0]); }, {random_array({6}, 22, -4, 4)});
+}
+
+TEST_CASE("clamp: values and gradients inside and outside the range") {
+    CHECK_ARRAY_EQ(clamp(Tensor(array({-2, 0.5f, 3})), -1, 1).value(), array({-1, 0.5f, 1}));
+    check_gradients([](const Inputs& x) { return clamp(x[0], -1.0f, 1.0f); }, {array({-1.7f, -0.5f, 0.2f, 1.4f})});
+    CHECK_THROWS_WITH_AS(clamp(Tensor(array({1})), 2, 1), doctest::Contains("clamp: lo"), Error);
+}
+
+TEST_CASE("operators: floats on either side act as constants") {
+    Tensor a(array({1, 2}));
+    CHECK_ARRAY_EQ((a * 2.0f).value(), array({2, 4}));
+    CHECK_ARRAY_EQ((1.0f - a).value(), array({0, -1}));
+    CHECK_ARRAY_EQ((a + 1.0f).value(), array({2, 3}));
+    CHECK_ARRAY_EQ((2.0f + a).value(), array({3, 4}));
+    CHECK_ARRAY_EQ((a - 1.0f).value(), array({0, 1}));
+    CHECK_ARRAY_EQ((a / 2.0f).value(), array({0.5f, 1}));
+    CHECK_ARRAY_EQ((2.0f / a).value(), array({2, 1}));
+    CHECK_ARRAY_EQ((3.0f * a).value(), array({3, 6}));
+    check_gradients([](const Inputs& x) { return 1.0f - 2.0f * x[0] / 3.0f + x[0] * 0.5f; }, {random_array({3}, 23)});
+    check_gradients([](const Inputs& x) { return 2.0f / x[0] - 1.0f; }, {random_array({3}, 24, 0.5f, 2.0f)});
+}

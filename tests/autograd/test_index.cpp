@@ -1,0 +1,69 @@
+// gather (the embedding lookup), where, dropout.
+#include "tests/support/check.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::autograd;
+using tapegrad::testing::check_gradients;
+using tapegrad::testing::random_array;
+
+namespace {
+using Inputs = std::vector<Tensor>;
+}
+
+TEST_CASE("gather: rows by id, any id shape") {
+    Tensor table(array({0, 1, 10, 11, 20, 21}, {3, 2}));
+    Indices ids = {{2, 0}, {1, 2}};
+    Tensor y = gather(table, ids);
+    CHECK(y.shape() == Shape{2, 2, 2});
+    CHECK_ARRAY_EQ(y.value(), array({20, 21, 0, 1, 10, 11, 20, 21}, {2, 2, 2}));
+}
+
+TEST_CASE("gather: a repeated id sums its gradients (scatter-add)") {
+    Tensor table(zeros({4, 3}), true);
+    Indices ids = {1, 3, 1, 1};
+    Tensor y = gather(table, ids);
+    y.backward(ones({4, 3}));
+    CHECK_ARRAY_EQ(table.grad(), array({0, 0, 0, 3, 3, 3, 0, 0, 0, 1, 1, 1}, {4, 3}));
+    Indices ids2 = {{0, 2, 2}, {3, 0, 1}};
+    check_gradients([&](const Inputs& x) { return gather(x[0], ids2); }, {random_array({4, 3}, 60)});
+}
+
+TEST_CASE("gather: the skipped id reads zeros and gets no gradient") {
+    Tensor table(array({5, 6, 7, 8}, {2, 2}), true);
+    Indices ids = {0, 1, 0};
+    Tensor y = gather(table, ids, 0);
+    CHECK_ARRAY_EQ(y.value(), array({0, 0, 7, 8, 0, 0}, {3, 2}));
+    y.backward(ones({3, 2}));
+    CHECK_ARRAY_EQ(table.grad(), array({0, 0, 1, 1}, {2, 2}));
+}
+
+TEST_CASE("gather: an id out of range names the id, its position and the table") {
+    Tensor table(zeros({3, 2}));
+    Indices bad = {0, 3};
+    CHECK_THROWS_WITH_AS(gather(table, bad), "gather: id 3 at position 1 is out of range for a table of 3 rows (shape [3, 2])", Error);
+}
+
+TEST_CASE("where: selects element-wise, gradients go to the chosen side") {
+    Tensor m(array({1, 0, 1}));
+    Tensor a(array({1, 2, 3})), b(array({10, 20, 30}));
+    CHECK_ARRAY_EQ(where(m, a, b).value(), array({1, 20, 3}));
+    check_gradients([&](const Inputs& x) { return where(m, x[0], x[1]); }, {random_array({2, 3}, 61), random_array({3}, 62)});
+    Tensor bad(array({1, 0}));
+    CHECK_THROWS_WITH_AS(where(bad, a, b), doctest::Contains("where (condition)"), Error);
+}
+
+TEST_CASE("dropout: a given mask scales, a probability draws from the seeded engine") {
+    Tensor a(array({1, 2, 3, 4}));
+    CHECK_ARRAY_EQ(dropout(a, array({0, 2, 2, 0})).value(), array({0, 4, 6, 0}));
+    check_gradients([](const Inputs& x) { return dropout(x[0], array({0, 2, 2, 0})); }, {random_array({4}, 63)});
+    manual_seed(3);
+    Array y1 = dropout(Tensor(ones({1000})), 0.25f).value();
+    manual_seed(3);
+    Array y2 = dropout(Tensor(ones({1000})), 0.25f).value();
+    CHECK_ARRAY_EQ(y1, y2);
+    const auto dropped = std::count(y1.begin(), y1.end(), 0.0f);
+    CHECK(dropped > 200);
+    CHECK(dropped < 300);
+    CHECK(std::all_of(y1.begin(), y1.end(), [](float v) { return v == 0.0f || v == doctest::Approx(1.0f / 0.75f); }));
+    CHECK_THROWS_WITH_AS(dropout(a, 1.0f), doctest::Contains("must lie in [0, 1)"), Error);
+}

@@ -1,0 +1,46 @@
+// matmul and linear go straight to cblas_sgemm; checked against hand-computed
+// products and by finite differences.
+#include "tests/support/check.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::autograd;
+using tapegrad::testing::check_gradients;
+using tapegrad::testing::random_array;
+
+namespace {
+using Inputs = std::vector<Tensor>;
+}
+
+TEST_CASE("matmul: 2-D product") {
+    Tensor a(array({1, 2, 3, 4, 5, 6}, {2, 3})), b(array({1, 0, 0, 1, 1, 1}, {3, 2}));
+    CHECK_ARRAY_EQ(matmul(a, b).value(), array({4, 5, 10, 11}, {2, 2}));
+    check_gradients([](const Inputs& x) { return matmul(x[0], x[1]); }, {random_array({3, 4}, 70), random_array({4, 5}, 71)});
+}
+
+TEST_CASE("matmul: batched 3-D times 2-D") {
+    Tensor a(array({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2})), b(array({1, 1, 0, 1}, {2, 2}));
+    CHECK_ARRAY_EQ(matmul(a, b).value(), array({1, 3, 3, 7, 5, 11, 7, 15}, {2, 2, 2}));
+    check_gradients([](const Inputs& x) { return matmul(x[0], x[1]); }, {random_array({2, 3, 4}, 72), random_array({4, 2}, 73)});
+}
+
+TEST_CASE("matmul: mismatched inner dimensions name both shapes") {
+    Tensor a(zeros({2, 3})), b(zeros({2, 2}));
+    CHECK_THROWS_WITH_AS(matmul(a, b), "matmul: shapes [2, 3] and [2, 2] do not fit ([M, K] or [B, M, K] times [K, N])", Error);
+}
+
+TEST_CASE("linear: x W^T + b with PyTorch's weight layout, with and without bias") {
+    Tensor x(array({1, 2, 3, 4}, {2, 2})), w(array({1, 0, 1, 1, 0, 2}, {3, 2})), b(array({10, 20, 30}));
+    CHECK_ARRAY_EQ(linear(x, w, b).value(), array({11, 23, 34, 13, 27, 38}, {2, 3}));
+    CHECK_ARRAY_EQ(linear(x, w).value(), array({1, 3, 4, 3, 7, 8}, {2, 3}));
+    check_gradients([](const Inputs& v) { return linear(v[0], v[1], v[2]); },
+                    {random_array({4, 3}, 74), random_array({5, 3}, 75), random_array({5}, 76)});
+    check_gradients([](const Inputs& v) { return linear(v[0], v[1]); }, {random_array({2, 3, 3}, 77), random_array({2, 3}, 78)});
+    CHECK_THROWS_WITH_AS(linear(x, Tensor(zeros({3, 3}))), doctest::Contains("linear: input [2, 2] does not fit weight [3, 3]"), Error);
+}
+
+TEST_CASE("linear: equals matmul with the transposed weight plus a broadcast bias") {
+    const Array x = random_array({6, 4}, 79), w = random_array({3, 4}, 80), b = random_array({3}, 81);
+    Array fused = linear(Tensor(x), Tensor(w), Tensor(b)).value();
+    Array composed = (matmul(Tensor(x), transpose(Tensor(w))) + Tensor(b)).value();
+    CHECK_CLOSE(fused, composed, 1e-5, 1e-6);
+}

@@ -1,0 +1,72 @@
+// Losses: values against hand computations and their composed definitions, and
+// gradient checks for every reduction.
+#include "tests/support/check.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::autograd;
+using tapegrad::testing::check_gradients;
+using tapegrad::testing::random_array;
+
+namespace {
+using Inputs = std::vector<Tensor>;
+}
+
+TEST_CASE("nll_loss: picks -log p of the target, skips the ignore index") {
+    Tensor lp(array({-1, -2, -3, -4, -5, -6}, {2, 3}));
+    Indices t = {2, 0};
+    CHECK(nll_loss(lp, t, Reduction::sum).item() == 7.0f);
+    CHECK(nll_loss(lp, t).item() == 3.5f);
+    CHECK_ARRAY_EQ(nll_loss(lp, t, Reduction::none).value(), array({3, 4}));
+    Indices ti = {2, -100};
+    CHECK(nll_loss(lp, ti).item() == 3.0f);
+    for (auto r : {Reduction::none, Reduction::mean, Reduction::sum})
+        check_gradients([&](const Inputs& x) { return nll_loss(x[0], ti, r); }, {random_array({2, 3}, 90)});
+    Indices bad = {3, 0};
+    CHECK_THROWS_WITH_AS(nll_loss(lp, bad), doctest::Contains("target 3 at row 0 is not a class index in [0, 3)"), Error);
+}
+
+TEST_CASE("cross_entropy: equals nll_loss(log_softmax) and ignores padding") {
+    const Array x = random_array({5, 7}, 91, -3, 3);
+    Indices t = {0, 6, -100, 3, 3};
+    for (auto r : {Reduction::none, Reduction::mean, Reduction::sum}) {
+        CHECK_CLOSE(cross_entropy(Tensor(x), t, r).value(), nll_loss(log_softmax(Tensor(x), 1), t, r).value(), 1e-5, 1e-5);
+        check_gradients([&](const Inputs& v) { return cross_entropy(v[0], t, r); }, {x});
+    }
+    Indices custom = {0, 6, 1, 3, 1};
+    CHECK_CLOSE(cross_entropy(Tensor(x), custom, Reduction::mean, 1).value(),
+                nll_loss(log_softmax(Tensor(x), 1), custom, Reduction::mean, 1).value(), 1e-5, 1e-5);
+    Indices all_ignored = {-100, -100, -100, -100, -100};
+    CHECK(cross_entropy(Tensor(x), all_ignored).item() == 0.0f);
+}
+
+TEST_CASE("cross_entropy: a hand-computed value, stable for huge logits") {
+    Tensor x(array({0, 0, 1000, 0}, {2, 2}));
+    Indices t = {0, 1};
+    // row 0: log 2; row 1: logsumexp(1000, 0) - 0 = 1000
+    CHECK_CLOSE(cross_entropy(x, t, Reduction::none).value(), array({0.6931472f, 1000}), 1e-6, 1e-4);
+}
+
+TEST_CASE("binary_cross_entropy_with_logits: values, stability and gradients") {
+    Tensor x(array({0, 2, -100, 100})), t(array({1, 0, 0, 1}));
+    // -log sigmoid(0) = log 2; -log(1 - sigmoid(2)) = softplus(2); the saturated ends cost ~0.
+    CHECK_CLOSE(binary_cross_entropy_with_logits(x, t, Reduction::none).value(), array({0.6931472f, 2.126928f, 0, 0}),
+                1e-6, 1e-6);
+    const Array xs = random_array({3, 4}, 92, -3, 3), ts = random_array({3, 4}, 93, 0, 1);
+    for (auto r : {Reduction::none, Reduction::mean, Reduction::sum})
+        check_gradients([=](const Inputs& v) { return binary_cross_entropy_with_logits(v[0], v[1], r); }, {xs, ts});
+    // Against the textbook formula with sigmoid and log.
+    Tensor p = sigmoid(Tensor(xs));
+    Tensor T(ts);
+    Tensor textbook = -(T * log(p) + (1.0f - T) * log(1.0f - p));
+    CHECK_CLOSE(binary_cross_entropy_with_logits(Tensor(xs), T, Reduction::none).value(), textbook.value(), 1e-4, 1e-5);
+    CHECK_THROWS_WITH_AS(binary_cross_entropy_with_logits(x, Tensor(zeros({3}))), doctest::Contains("same shape"), Error);
+}
+
+TEST_CASE("mse_loss: mean, sum and none") {
+    Tensor a(array({1, 2, 3})), b(array({1, 0, 0}));
+    CHECK(mse_loss(a, b, Reduction::sum).item() == 13.0f);
+    CHECK(mse_loss(a, b).item() == doctest::Approx(13.0f / 3));
+    CHECK_ARRAY_EQ(mse_loss(a, b, Reduction::none).value(), array({0, 4, 9}));
+    for (auto r : {Reduction::none, Reduction::mean, Reduction::sum})
+        check_gradients([=](const Inputs& v) { return mse_loss(v[0], v[1], r); }, {random_array({2, 3}, 94), random_array({2, 3}, 95)});
+}

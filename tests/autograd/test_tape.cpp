@@ -1,0 +1,189 @@
+// The tape itself: order of entries, the reverse sweep, accumulation, errors.
+#include <sstream>
+
+#include "tests/support/check.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::autograd;
+
+TEST_CASE("tape: ops are recorded in execution order and printed with their shapes") {
+    Tape::current().clear();
+    Tensor w(array({1, 2, 3, 4, 5, 6}, {2, 3}), true);
+    w.set_name("w");
+    Tensor x(array({1, 1, 1}, {1, 3}));
+    Tensor y = sum(tanh(x * w));
+    REQUIRE(Tape::current().size() == 3);
+    CHECK(std::string(Tape::current()[0].op) == "mul");
+    CHECK(std::string(Tape::current()[1].op) == "tanh");
+    CHECK(std::string(Tape::current()[2].op) == "sum");
+    std::ostringstream os;
+    Tape::current().print(os);
+    CHECK(os.str() == "tape: 3 entries\n"
+                      "  #0  mul(const[1, 3], w[2, 3]) -> [2, 3]\n"
+                      "  #1  tanh(#0[2, 3]) -> [2, 3]\n"
+                      "  #2  sum(#1[2, 3]) -> []\n");
+    std::ostringstream dot;
+    Tape::current().write_dot(dot);
+    CHECK(dot.str().find("e0 -> e1") != std::string::npos);
+    CHECK(dot.str().find("e1 -> e2") != std::string::npos);
+    y.backward();
+    CHECK(Tape::current().size() == 0);
+}
+
+TEST_CASE("tape: backward of a constant expression is a clear error") {
+    Tensor a(array({1, 2}));
+    Tensor y = sum(a * a);
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("does not require a gradient"), Error);
+}
+
+TEST_CASE("tape: backward twice over the same graph is a clear error") {
+    Tensor a(array({1, 2}), true);
+    Tensor y = sum(a * a);
+    y.backward();
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("already ran"), Error);
+}
+
+TEST_CASE("tape: backward of a non-scalar needs a seed of the same shape") {
+    Tensor a(array({1, 2, 3}), true);
+    Tensor y = a * 2.0f;
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("[3]"), Error);
+    Tape::current().clear();
+    Tensor y2 = a * 2.0f;
+    CHECK_THROWS_WITH_AS(y2.backward(array({1, 1})), doctest::Contains("seed gradient has shape [2]"), Error);
+    Tape::current().clear();
+    Tensor y3 = a * 2.0f;
+    y3.backward(array({1, 10, 100}));
+    CHECK_ARRAY_EQ(a.grad(), array({2, 20, 200}));
+}
+
+TEST_CASE("tape: gradients accumulate into leaves until zero_grad") {
+    Tensor a(array({1, 2}), true);
+    sum(a * a).backward();
+    sum(a * a).backward();
+    CHECK_ARRAY_EQ(a.grad(), array({4, 8}));  // 2 * (2a)
+    a.zero_grad();
+    CHECK_FALSE(a.has_grad());
+    CHECK_THROWS_WITH_AS(a.grad(), doctest::Contains("no gradient yet"), Error);
+    sum(a * 3.0f).backward();
+    CHECK_ARRAY_EQ(a.grad(), array({3, 3}));
+}
+
+TEST_CASE("tape: a value used twice receives the sum of both gradients") {
+    Tensor a(array({3}), true);
+    Tensor b = a * a;          // db/da = 2a
+    Tensor y = sum(b + a * b);  // y = a^2 + a^3, dy/da = 2a + 3a^2
+    y.backward();
+    CHECK_ARRAY_EQ(a.grad(), array({6 + 27}));
+}
+
+TEST_CASE("tape: intermediate gradients are freed during the sweep") {
+    Tensor a(array({1, 2}), true);
+    Tensor b = a * 2.0f;
+    sum(b).backward();
+    CHECK_THROWS_WITH_AS(b.grad(), doctest::Contains("not a leaf"), Error);
+    CHECK(a.has_grad());
+}
+
+TEST_CASE("tape: NoGradGuard records nothing and yields constants") {
+    Tape::current().clear();
+    Tensor a(array({1, 2}), true);
+    {
+        NoGradGuard guard;
+        Tensor b = exp(a) * a;
+        CHECK_FALSE(b.requires_grad());
+        CHECK(Tape::current().size() == 0);
+    }
+    Tensor c = a * a;
+    CHECK(c.requires_grad());
+    CHECK(Tape::current().size() == 1);
+    Tape::current().clear();
+}
+
+TEST_CASE("tape: detach cuts the graph") {
+    Tensor a(array({2}), true);
+    Tensor b = (a * a).detach();  // a constant 4
+    Tensor y = sum(b * a);        // dy/da = b = 4 (not 3a^2 = 12)
+    y.backward();
+    CHECK_ARRAY_EQ(a.grad(), array({4}));
+}
+
+TEST_CASE("tape: a tensor from a consumed graph cannot be differentiated again") {
+    Tensor a(array({2}), true);
+    Tensor h = a * a;
+    sum(h).backward();
+    CHECK_THROWS_WITH_AS(h * 2.0f, doctest::Contains("already consumed"), Error);
+    Tensor ok = h.detach() * a;  // detaching makes it usable as a constant
+    CHECK(ok.requires_grad());
+    Tape::current().clear();
+}
+
+TEST_CASE("tape: values on the tape cannot be modified in place") {
+    Tensor a(array({2}), true);
+    Tensor b = a * a;
+    CHECK_THROWS_WITH_AS(b.mutable_value(), doctest::Contains("backward pass may still read"), Error);
+    a.mutable_value()(0) = 5.0f;  // leaves can change (optimisers do)
+    Tape::current().clear();
+}
+
+TEST_CASE("tape: a long chain of thousands of entries is swept iteratively") {
+    // The shape of an unrolled RNN: 5000 dependent steps; a recursive sweep would
+    // exhaust the stack long before.
+    Tensor w(array({0.999f}), true);
+    Tensor h(array({1.0f}));
+    for (int t = 0; t < 5000; ++t) h = h * w + 0.001f;
+    CHECK(Tape::current().size() == 10000);
+    sum(h).backward();
+    // h_T = w^T + 0.001 * sum_{k<T} w^k; check against the same sum in double.
+    double g = 0.0, wk = 1.0, w0 = 0.999f;
+    for (int k = 0; k < 5000; ++k) {  // d/dw of w^5000 + 0.001 sum_{k<5000} w^k
+        g += 0.001 * k * (k ? wk / w0 : 0.0);
+        wk *= w0;
+    }
+    g += 5000 * wk / w0;
+    CHECK(w.grad()(0) == doctest::Approx(g).epsilon(1e-3));
+}
+
+TEST_CASE("tape: a leaf as the root of backward receives the seed") {
+    Tensor a(array({1, 2}), true);
+    a.backward(array({3, 4}));
+    CHECK_ARRAY_EQ(a.grad(), array({3, 4}));
+}
+
+TEST_CASE("sum_to: broadcast axes are summed back to the input's shape") {
+    Array g = array({1, 2, 3, 4, 5, 6}, {2, 3});
+    CHECK_ARRAY_EQ(sum_to(g, {3}), array({5, 7, 9}));
+    CHECK_ARRAY_EQ(sum_to(g, {2, 1}), array({6, 15}, {2, 1}));
+    CHECK_ARRAY_EQ(sum_to(g, {1, 1}), array({21}, {1, 1}));
+    CHECK_ARRAY_EQ(sum_to(g, {}), Array(21.0f));
+    CHECK_THROWS_WITH_AS(sum_to(g, {2}), doctest::Contains("cannot be reduced to shape [2]"), Error);
+}
+
+TEST_CASE("tensor: accessors give clear errors") {
+    Tensor undefined;
+    CHECK_THROWS_WITH_AS(undefined.value(), doctest::Contains("undefined Tensor"), Error);
+    Tensor a(array({1, 2}));
+    CHECK_THROWS_WITH_AS(a.item(), doctest::Contains("2 elements"), Error);
+    CHECK_THROWS_WITH_AS(a.grad(), doctest::Contains("does not require a gradient"), Error);
+    CHECK_THROWS_WITH_AS(a.dim(2), doctest::Contains("out of range"), Error);
+    CHECK(Tensor(Array(3.5f)).item() == 3.5f);
+}
+
+TEST_CASE("random: manual_seed makes draws reproducible and the state can be restored") {
+    manual_seed(7);
+    Array a = randn({5});
+    manual_seed(7);
+    Array b = randn({5});
+    CHECK_ARRAY_EQ(a, b);
+    const std::string state = generator().state();
+    Array c = rand({4});
+    generator().set_state(state);
+    CHECK_ARRAY_EQ(rand({4}), c);
+    // Box-Muller draws look standard normal.
+    manual_seed(1);
+    Array n = randn({20000});
+    CHECK(std::abs(xt::mean(n)()) < 0.03);
+    CHECK(std::abs(xt::stddev(n)() - 1.0) < 0.03);
+    auto p = randperm(10);
+    std::sort(p.begin(), p.end());
+    for (std::size_t i = 0; i < 10; ++i) CHECK(p[i] == i);
+}
