@@ -7,6 +7,7 @@
 #include "autograd/ops/index.hpp"
 #include "autograd/ops/linalg.hpp"
 #include "autograd/ops/loss.hpp"
+#include "autograd/ops/recurrent.hpp"
 #include "autograd/ops/reduce.hpp"
 #include "autograd/ops/shape.hpp"
 #include "autograd/random.hpp"

@@ -19,3 +19,27 @@ void axpy(float a, const float* x, float* y, std::size_t n);
 void scale(float a, float* x, std::size_t n);
 
 }  // namespace tapegrad::autograd::kernels
+
+namespace tapegrad::autograd::kernels {
+
+// One GRU step for one row (PyTorch's equations, gate order r, z, n):
+//   r = sigmoid(gi_r + gh_r), z = sigmoid(gi_z + gh_z), n = tanh(gi_n + r * gh_n),
+//   h = (1 - z) * n + z * hprev.
+// gi, gh: [3H] (input and hidden projections with their biases); writes r, z, n, h [H].
+void gru_cell(const float* gi, const float* gh, const float* hprev, float* r, float* z, float* n, float* h,
+              std::size_t H);
+// Its reverse: given dh [H], writes dgi [3H] (= d of the input projection), dgh [3H]
+// (= d of the hidden projection) and dhprev [H] (the direct part through z * hprev).
+void gru_cell_backward(const float* dh, const float* hprev, const float* r, const float* z, const float* n,
+                       const float* gh_n, float* dgi, float* dgh, float* dhprev, std::size_t H);
+
+// One LSTM step for one row (gate order i, f, g, o): a [4H] holds the summed
+// projections; i, f, o = sigmoid, g = tanh; c = f * cprev + i * g; h = o * tanh(c).
+// Overwrites a with the activated gates and writes c, tc = tanh(c) and h.
+void lstm_cell(float* a, const float* cprev, float* c, float* tc, float* h, std::size_t H);
+// Its reverse: dh, dc [H] (dc already includes what flows back from the next step);
+// gates [4H] activated, writes da [4H] (d of the summed projections) and dcprev [H].
+void lstm_cell_backward(const float* dh, const float* dc, const float* gates, const float* cprev, const float* tc,
+                        float* da, float* dcprev, std::size_t H);
+
+}  // namespace tapegrad::autograd::kernels

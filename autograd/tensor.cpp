@@ -62,6 +62,15 @@ Array& Tensor::mutable_grad() {
     return node_->grad;
 }
 
+void Tensor::set_grad(Array g) {
+    Node& n = checked();
+    if (g.shape() != n.value.shape())
+        throw Error("set_grad(): gradient of shape " + shape_str(g.shape()) + " for a tensor of shape " +
+                    shape_str(n.value.shape()));
+    n.grad = std::move(g);
+    n.has_grad = true;
+}
+
 void Tensor::zero_grad() {
     Node& n = checked();
     n.grad = Array();

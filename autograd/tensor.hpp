@@ -41,6 +41,7 @@ public:
     bool has_grad() const;
     const Array& grad() const;  // throws when there is no gradient (yet)
     Array& mutable_grad();      // for gradient clipping and tests
+    void set_grad(Array grad);  // sets the gradient outright (same shape as the value)
     void zero_grad();           // drops the gradient, as PyTorch's zero_grad(set_to_none=True)
 
     const std::string& name() const;

@@ -1,0 +1,275 @@
+#include "nn/npz.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace tapegrad::nn {
+
+namespace {
+
+// ---- .npy ----
+// Layout: "\x93NUMPY", version (1, 0), little-endian u16 header length, then an ASCII
+// Python dict padded with spaces to a multiple of 64 bytes and ended by '\n', then data.
+std::string npy_header(const std::string& descr, const std::string& shape) {
+    std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    const std::size_t unpadded = 10 + dict.size() + 1;
+    dict += std::string((64 - unpadded % 64) % 64, ' ') + '\n';
+    std::string h = "\x93NUMPY";
+    h += '\x01';
+    h += '\x00';
+    h += static_cast<char>(dict.size() & 0xff);
+    h += static_cast<char>((dict.size() >> 8) & 0xff);
+    return h + dict;
+}
+
+// The value of `key` in the header dict, as text ('<f4', False, (3, 4)).
+std::string dict_value(const std::string& dict, const std::string& key, const std::string& where) {
+    const std::size_t k = dict.find("'" + key + "'");
+    if (k == std::string::npos) throw Error(where + ": .npy header has no '" + key + "' field");
+    std::size_t v = dict.find(':', k);
+    if (v == std::string::npos) throw Error(where + ": malformed .npy header");
+    ++v;
+    while (v < dict.size() && dict[v] == ' ') ++v;
+    std::size_t end = v;
+    if (v < dict.size() && dict[v] == '(') {
+        end = dict.find(')', v);
+        if (end == std::string::npos) throw Error(where + ": malformed shape in .npy header");
+        return dict.substr(v, end - v + 1);
+    }
+    if (v < dict.size() && dict[v] == '\'') {
+        end = dict.find('\'', v + 1);
+        if (end == std::string::npos) throw Error(where + ": malformed .npy header");
+        return dict.substr(v + 1, end - v - 1);
+    }
+    while (end < dict.size() && dict[end] != ',' && dict[end] != '}') ++end;
+    return dict.substr(v, end - v);
+}
+
+std::uint32_t u32(const std::string& b, std::size_t at) {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(i)]);
+    return v;
+}
+std::uint16_t u16(const std::string& b, std::size_t at) {
+    return static_cast<std::uint16_t>(static_cast<unsigned char>(b[at]) | (static_cast<unsigned char>(b[at + 1]) << 8));
+}
+void put32(std::string& b, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+void put16(std::string& b, std::uint16_t v) {
+    b += static_cast<char>(v & 0xff);
+    b += static_cast<char>(v >> 8);
+}
+
+std::uint32_t crc(const std::string& data) {
+    return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+}
+
+[[noreturn]] void fail_io(const std::string& what, const std::string& path) {
+    throw Error(what + " " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+std::string npy_bytes(const Array& a) {
+    std::string shape = "(";
+    for (std::size_t i = 0; i < a.dimension(); ++i) shape += std::to_string(a.shape()[i]) + (a.dimension() == 1 ? "," : (i + 1 < a.dimension() ? ", " : ""));
+    shape += ")";
+    std::string out = npy_header("<f4", shape);
+    out.append(reinterpret_cast<const char*>(a.data()), a.size() * sizeof(float));
+    return out;
+}
+
+std::string npy_bytes(const std::string& raw) {
+    return npy_header("|u1", "(" + std::to_string(raw.size()) + ",)") + raw;
+}
+
+NpyArray parse_npy(const std::string& d, const std::string& where) {
+    if (d.size() < 10 || d.compare(0, 6, "\x93NUMPY") != 0) throw Error(where + ": not an .npy array (bad magic)");
+    const int major = static_cast<unsigned char>(d[6]);
+    std::size_t header_len, start;
+    if (major == 1) {
+        header_len = u16(d, 8);
+        start = 10;
+    } else if (major == 2 || major == 3) {
+        if (d.size() < 12) throw Error(where + ": truncated .npy header");
+        header_len = u32(d, 8);
+        start = 12;
+    } else {
+        throw Error(where + ": unsupported .npy version " + std::to_string(major));
+    }
+    if (start + header_len > d.size()) throw Error(where + ": truncated .npy header");
+    const std::string dict = d.substr(start, header_len);
+    const std::string descr = dict_value(dict, "descr", where);
+    if (dict_value(dict, "fortran_order", where) != "False")
+        throw Error(where + ": Fortran-ordered arrays are not supported (save a C-ordered copy)");
+    Shape shape;
+    std::istringstream s(dict_value(dict, "shape", where).substr(1));
+    std::string tok;
+    while (std::getline(s, tok, ',')) {
+        const auto b = tok.find_first_not_of(" )");
+        if (b == std::string::npos) continue;
+        try {
+            shape.push_back(static_cast<std::size_t>(std::stoull(tok.substr(b))));
+        } catch (const std::exception&) {
+            throw Error(where + ": malformed shape in .npy header");
+        }
+    }
+    std::size_t count = 1;
+    for (auto n : shape) count *= n;
+    const std::size_t data_at = start + header_len;
+    NpyArray out;
+    out.dtype = descr;
+    if (descr == "<f4") {
+        if (d.size() - data_at != count * 4)
+            throw Error(where + ": holds " + std::to_string(d.size() - data_at) + " data bytes, shape " + shape_str(shape) +
+                        " needs " + std::to_string(count * 4) + " (truncated or corrupt)");
+        out.floats = Array::from_shape(shape);
+        std::memcpy(out.floats.data(), d.data() + data_at, count * 4);
+    } else if (descr == "|u1" || descr == "<u1") {
+        if (d.size() - data_at != count) throw Error(where + ": data size does not match its shape (truncated or corrupt)");
+        out.bytes = d.substr(data_at);
+    } else {
+        throw Error(where + ": dtype '" + descr + "' is not supported (float32 arrays expected)");
+    }
+    return out;
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    const std::string tmp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(getpid()))).string();
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) fail_io("cannot create", tmp);
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            fail_io("cannot write", tmp);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        fail_io("cannot flush", tmp);
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        fail_io("cannot rename into", path);
+    }
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {  // make the rename itself durable
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+// Zip layout (stored entries, no zip64: every size < 4 GiB): for each entry a local
+// header + name + data; then the central directory (one header per entry); then the
+// end-of-central-directory record.
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries) {
+    std::string out, central;
+    const std::uint16_t dos_date = (0 << 9) | (1 << 5) | 1;  // 1980-01-01: fixed, so equal content gives equal files
+    for (const auto& [name, data] : entries) {
+        const std::string file = name + ".npy";
+        if (data.size() >= 0xffffffffu || out.size() >= 0xffffffffu) throw Error("write_npz " + path + ": arrays over 4 GiB are not supported");
+        const std::uint32_t c = crc(data), offset = static_cast<std::uint32_t>(out.size());
+        put32(out, 0x04034b50);
+        put16(out, 20);
+        put16(out, 0);
+        put16(out, 0);  // stored
+        put16(out, 0);
+        put16(out, dos_date);
+        put32(out, c);
+        put32(out, static_cast<std::uint32_t>(data.size()));
+        put32(out, static_cast<std::uint32_t>(data.size()));
+        put16(out, static_cast<std::uint16_t>(file.size()));
+        put16(out, 0);
+        out += file;
+        out += data;
+
+        put32(central, 0x02014b50);
+        put16(central, 20);
+        put16(central, 20);
+        put16(central, 0);
+        put16(central, 0);
+        put16(central, 0);
+        put16(central, dos_date);
+        put32(central, c);
+        put32(central, static_cast<std::uint32_t>(data.size()));
+        put32(central, static_cast<std::uint32_t>(data.size()));
+        put16(central, static_cast<std::uint16_t>(file.size()));
+        put16(central, 0);
+        put16(central, 0);
+        put16(central, 0);
+        put16(central, 0);
+        put32(central, 0);
+        put32(central, offset);
+        central += file;
+    }
+    const std::uint32_t cd_offset = static_cast<std::uint32_t>(out.size());
+    out += central;
+    put32(out, 0x06054b50);
+    put16(out, 0);
+    put16(out, 0);
+    put16(out, static_cast<std::uint16_t>(entries.size()));
+    put16(out, static_cast<std::uint16_t>(entries.size()));
+    put32(out, static_cast<std::uint32_t>(central.size()));
+    put32(out, cd_offset);
+    put16(out, 0);
+    write_file_atomically(path, out);
+}
+
+std::vector<std::pair<std::string, std::string>> read_npz(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error("cannot open " + path + ": " + std::strerror(errno));
+    std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto bad = [&](const std::string& why) { return Error(path + ": " + why); };
+    if (b.size() < 22) throw bad("too short to be an .npz (" + std::to_string(b.size()) + " bytes): truncated or not a checkpoint");
+    // The end-of-central-directory record sits at the end, before an optional comment.
+    std::size_t eocd = std::string::npos;
+    for (std::size_t i = b.size() - 22 + 1; i-- > 0 && b.size() - i <= 22 + 65535;)
+        if (u32(b, i) == 0x06054b50) {
+            eocd = i;
+            break;
+        }
+    if (eocd == std::string::npos) throw bad("not a zip/.npz archive (no end-of-central-directory record): truncated or corrupt");
+    const std::size_t count = u16(b, eocd + 10), cd_size = u32(b, eocd + 12), cd_offset = u32(b, eocd + 16);
+    if (cd_offset + cd_size > eocd) throw bad("central directory lies outside the file: truncated or corrupt");
+    std::vector<std::pair<std::string, std::string>> out;
+    std::size_t at = cd_offset;
+    for (std::size_t e = 0; e < count; ++e) {
+        if (at + 46 > eocd || u32(b, at) != 0x02014b50) throw bad("damaged central directory entry " + std::to_string(e));
+        const std::uint16_t method = u16(b, at + 10);
+        const std::uint32_t c = u32(b, at + 16), csize = u32(b, at + 20), usize = u32(b, at + 24);
+        const std::size_t nlen = u16(b, at + 28), xlen = u16(b, at + 30), clen = u16(b, at + 32);
+        const std::size_t local = u32(b, at + 42);
+        if (at + 46 + nlen > eocd) throw bad("damaged central directory entry " + std::to_string(e));
+        const std::string name = b.substr(at + 46, nlen);
+        at += 46 + nlen + xlen + clen;
+        if (method != 0)
+            throw bad("entry '" + name + "' is compressed; only stored entries are supported (numpy.savez, not savez_compressed)");
+        if (local + 30 > b.size() || u32(b, local) != 0x04034b50) throw bad("entry '" + name + "': damaged local header");
+        const std::size_t data = local + 30 + u16(b, local + 26) + u16(b, local + 28);
+        if (csize != usize || data + csize > b.size()) throw bad("entry '" + name + "' extends past the end of the file: truncated");
+        std::string bytes = b.substr(data, csize);
+        if (crc(bytes) != c) throw bad("entry '" + name + "' fails its CRC check: the file is corrupt");
+        std::string key = name;
+        if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
+        out.emplace_back(key, std::move(bytes));
+    }
+    return out;
+}
+
+}  // namespace tapegrad::nn

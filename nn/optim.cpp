@@ -1,0 +1,209 @@
+#include "nn/optim.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "autograd/tape.hpp"
+
+namespace tapegrad::nn {
+
+Optimizer::Optimizer(std::vector<Tensor> params, float lr_) : lr(lr_), params_(std::move(params)) {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        if (!params_[i].defined()) throw Error("optimizer: parameter " + std::to_string(i) + " is an undefined Tensor");
+        if (!params_[i].is_leaf() || !params_[i].requires_grad())
+            throw Error("optimizer: parameter " + key(i) + " must be a leaf that requires a gradient");
+    }
+}
+
+void Optimizer::zero_grad() {
+    for (Tensor& p : params_) p.zero_grad();
+}
+
+std::string Optimizer::key(std::size_t i) const {
+    const std::string& n = params_[i].name();
+    return n.empty() ? "param" + std::to_string(i) : n;
+}
+
+namespace {
+// Looks up "<prefix>/<key>" in a saved state, checking its shape.
+const Array& find(const OptimizerState& st, const std::string& name, const Shape& shape, std::string& errors) {
+    static const Array none;
+    for (const auto& [n, a] : st)
+        if (n == name) {
+            if (shape_of(a) != shape) {
+                errors += "\n  " + name + ": saved shape " + shape_str(a.shape()) + ", parameter shape " + shape_str(shape);
+                return none;
+            }
+            return a;
+        }
+    errors += "\n  " + name + ": missing";
+    return none;
+}
+void throw_if(const std::string& errors, const char* who) {
+    if (!errors.empty()) throw Error(std::string(who) + ": cannot load the optimiser state:" + errors);
+}
+}  // namespace
+
+SGD::SGD(std::vector<Tensor> params, const SGDOptions& o) : Optimizer(std::move(params), o.lr), options(o) {
+    if (o.nesterov && (o.momentum <= 0.0f || o.dampening != 0.0f))
+        throw Error("SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
+}
+
+void SGD::step() {
+    autograd::NoGradGuard no_grad;
+    if (momentum_.empty()) momentum_.resize(params_.size());
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        Tensor& p = params_[i];
+        if (!p.has_grad()) continue;
+        Array& w = p.mutable_value();
+        Array d = p.grad();
+        if (options.weight_decay != 0.0f) d += options.weight_decay * w;
+        if (options.momentum != 0.0f) {
+            Array& buf = momentum_[i];
+            if (!started_ || buf.size() != d.size())
+                buf = d;
+            else
+                buf = options.momentum * buf + (1.0f - options.dampening) * d;
+            if (options.nesterov)
+                d += options.momentum * buf;
+            else
+                d = buf;
+        }
+        w -= lr * d;
+    }
+    started_ = true;
+}
+
+OptimizerState SGD::state() const {
+    OptimizerState st;
+    if (options.momentum != 0.0f && started_)
+        for (std::size_t i = 0; i < params_.size(); ++i)
+            if (i < momentum_.size() && momentum_[i].dimension() > 0) st.emplace_back("momentum/" + key(i), momentum_[i]);
+    return st;
+}
+
+void SGD::load_state(const OptimizerState& st) {
+    if (st.empty()) return;  // saved before the first step
+    std::string errors;
+    momentum_.assign(params_.size(), Array());
+    for (std::size_t i = 0; i < params_.size(); ++i) momentum_[i] = find(st, "momentum/" + key(i), params_[i].shape(), errors);
+    throw_if(errors, "SGD");
+    started_ = true;
+}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& o, bool decoupled)
+    : Optimizer(std::move(params), o.lr), options(o), decoupled_(decoupled) {
+    if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1))
+        throw Error("Adam: betas must lie in [0, 1), got " + std::to_string(o.beta1) + ", " + std::to_string(o.beta2));
+    m_.resize(params_.size());
+    v_.resize(params_.size());
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        m_[i] = zeros(params_[i].shape());
+        v_[i] = zeros(params_[i].shape());
+    }
+}
+
+void Adam::step() {
+    autograd::NoGradGuard no_grad;
+    ++step_;
+    const float b1 = options.beta1, b2 = options.beta2, wd = options.weight_decay;
+    const float bc1 = 1.0f - std::pow(b1, static_cast<float>(step_));
+    const float bc2_sqrt = std::sqrt(1.0f - std::pow(b2, static_cast<float>(step_)));
+    const float step_size = lr / bc1;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        Tensor& p = params_[i];
+        if (!p.has_grad()) continue;
+        float* w = p.mutable_value().data();
+        const float* g = p.grad().data();
+        float* m = m_[i].data();
+        float* v = v_[i].data();
+        const std::size_t n = p.size();
+        const float decay = decoupled_ ? 1.0f - lr * wd : 1.0f;
+        const float l2 = decoupled_ ? 0.0f : wd;
+        // One pass over the four arrays (memory-bound: the fewer passes the better).
+#pragma omp simd
+        for (std::size_t k = 0; k < n; ++k) {
+            const float wk = w[k] * decay;
+            const float gk = g[k] + l2 * wk;
+            m[k] = b1 * m[k] + (1.0f - b1) * gk;
+            v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
+            w[k] = wk - step_size * m[k] / (std::sqrt(v[k]) / bc2_sqrt + options.eps);
+        }
+    }
+}
+
+OptimizerState Adam::state() const {
+    OptimizerState st;
+    st.emplace_back("step", Array(static_cast<float>(step_)));
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        st.emplace_back("exp_avg/" + key(i), m_[i]);
+        st.emplace_back("exp_avg_sq/" + key(i), v_[i]);
+    }
+    return st;
+}
+
+void Adam::load_state(const OptimizerState& st) {
+    std::string errors;
+    const Array& s = find(st, "step", {}, errors);
+    std::vector<Array> m(params_.size()), v(params_.size());
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+        m[i] = find(st, "exp_avg/" + key(i), params_[i].shape(), errors);
+        v[i] = find(st, "exp_avg_sq/" + key(i), params_[i].shape(), errors);
+    }
+    throw_if(errors, "Adam");
+    step_ = static_cast<long>(s());
+    m_ = std::move(m);
+    v_ = std::move(v);
+}
+
+float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
+    double total = 0.0;
+    for (const Tensor& p : params)
+        if (p.has_grad())
+            for (float g : p.grad()) total += static_cast<double>(g) * g;
+    const float norm = static_cast<float>(std::sqrt(total));
+    const float coef = max_norm / (norm + 1e-6f);
+    if (coef < 1.0f)
+        for (Tensor p : params)
+            if (p.has_grad()) p.mutable_grad() *= coef;
+    return norm;
+}
+
+StepLR::StepLR(Optimizer& opt, int step_size, float gamma) : opt_(opt), step_size_(step_size), gamma_(gamma), base_(opt.lr) {
+    if (step_size <= 0) throw Error("StepLR: step_size must be positive");
+}
+void StepLR::step() {
+    ++epoch_;
+    opt_.lr = base_ * std::pow(gamma_, static_cast<float>(epoch_ / step_size_));
+}
+
+ExponentialLR::ExponentialLR(Optimizer& opt, float gamma) : opt_(opt), gamma_(gamma), base_(opt.lr) {}
+void ExponentialLR::step() {
+    ++epoch_;
+    opt_.lr = base_ * std::pow(gamma_, static_cast<float>(epoch_));
+}
+
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& opt, const PlateauOptions& o)
+    : opt_(opt), o_(o), best_(std::numeric_limits<float>::infinity()) {
+    if (!(o.factor > 0.0f && o.factor < 1.0f)) throw Error("ReduceLROnPlateau: factor must lie in (0, 1)");
+}
+
+void ReduceLROnPlateau::step(float metric) {
+    if (metric < best_ * (1.0f - o_.threshold)) {
+        best_ = metric;
+        bad_epochs_ = 0;
+    } else {
+        ++bad_epochs_;
+    }
+    if (cooldown_left_ > 0) {
+        --cooldown_left_;
+        bad_epochs_ = 0;
+    }
+    if (bad_epochs_ > o_.patience) {
+        opt_.lr = std::max(opt_.lr * o_.factor, o_.min_lr);
+        cooldown_left_ = o_.cooldown;
+        bad_epochs_ = 0;
+    }
+}
+
+}  // namespace tapegrad::nn

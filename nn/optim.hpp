@@ -1,0 +1,140 @@
+// Optimisers (SGD, Adam, AdamW), gradient clipping and learning-rate schedules.
+// The update formulas follow torch.optim exactly (tests compare step by step with
+// PyTorch). Each optimiser updates parameters in place, skipping those without a
+// gradient, and can export / import its state for checkpoints.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad::nn {
+
+using autograd::Tensor;
+
+// Named arrays an optimiser saves in a checkpoint (e.g. "exp_avg/encoder.weight").
+using OptimizerState = std::vector<std::pair<std::string, Array>>;
+
+class Optimizer {
+public:
+    explicit Optimizer(std::vector<Tensor> params, float lr);
+    virtual ~Optimizer() = default;
+    virtual void step() = 0;
+    void zero_grad();
+    float lr;
+    const std::vector<Tensor>& params() const { return params_; }
+
+    virtual OptimizerState state() const = 0;
+    // Restores a state from state(); throws naming every missing or mis-shaped entry.
+    virtual void load_state(const OptimizerState& state) = 0;
+
+protected:
+    // A key per parameter for the state: its name, or "param<i>" when unnamed.
+    std::string key(std::size_t i) const;
+    std::vector<Tensor> params_;
+};
+
+struct SGDOptions {
+    float lr = 0.01f;
+    float momentum = 0.0f;
+    float dampening = 0.0f;
+    float weight_decay = 0.0f;
+    bool nesterov = false;
+};
+
+// v = momentum * v + (1 - dampening) * (g + wd * p);  p -= lr * (nesterov ? g + momentum * v : v)
+class SGD : public Optimizer {
+public:
+    SGD(std::vector<Tensor> params, const SGDOptions& options);
+    void step() override;
+    OptimizerState state() const override;
+    void load_state(const OptimizerState& state) override;
+    SGDOptions options;
+
+private:
+    std::vector<Array> momentum_;  // empty until the first step
+    bool started_ = false;
+};
+
+struct AdamOptions {
+    float lr = 1e-3f;
+    float beta1 = 0.9f;
+    float beta2 = 0.999f;
+    float eps = 1e-8f;
+    float weight_decay = 0.0f;  // Adam: added to the gradient (L2); AdamW: decoupled (p *= 1 - lr * wd)
+};
+
+// Kingma & Ba 2015: m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+class Adam : public Optimizer {
+public:
+    Adam(std::vector<Tensor> params, const AdamOptions& options = {}, bool decoupled_weight_decay = false);
+    void step() override;
+    OptimizerState state() const override;
+    void load_state(const OptimizerState& state) override;
+    AdamOptions options;
+    long steps() const { return step_; }
+
+private:
+    bool decoupled_;
+    long step_ = 0;
+    std::vector<Array> m_, v_;
+};
+
+// Loshchilov & Hutter 2019: Adam with decoupled weight decay (default 1e-2, as PyTorch).
+class AdamW : public Adam {
+public:
+    AdamW(std::vector<Tensor> params, AdamOptions options = {.lr = 1e-3f, .weight_decay = 1e-2f})
+        : Adam(std::move(params), options, true) {}
+};
+
+// Scales all gradients together so that their global L2 norm is at most max_norm.
+// Returns the norm before clipping (as torch.nn.utils.clip_grad_norm_).
+float clip_grad_norm(const std::vector<Tensor>& params, float max_norm);
+
+// lr = base * gamma^(epoch / step_size)
+class StepLR {
+public:
+    StepLR(Optimizer& opt, int step_size, float gamma = 0.1f);
+    void step();  // call once per epoch
+private:
+    Optimizer& opt_;
+    int step_size_;
+    float gamma_, base_;
+    int epoch_ = 0;
+};
+
+// lr = base * gamma^epoch
+class ExponentialLR {
+public:
+    ExponentialLR(Optimizer& opt, float gamma);
+    void step();
+private:
+    Optimizer& opt_;
+    float gamma_, base_;
+    int epoch_ = 0;
+};
+
+// Multiplies lr by `factor` after `patience` epochs without improvement of a metric
+// (mode min, relative threshold), then waits `cooldown` epochs; never below min_lr.
+struct PlateauOptions {
+    float factor = 0.1f;
+    int patience = 10;
+    float threshold = 1e-4f;  // relative: improved if metric < best * (1 - threshold)
+    int cooldown = 0;
+    float min_lr = 0.0f;
+};
+class ReduceLROnPlateau {
+public:
+    ReduceLROnPlateau(Optimizer& opt, const PlateauOptions& options = {});
+    void step(float metric);
+private:
+    Optimizer& opt_;
+    PlateauOptions o_;
+    float best_;
+    int bad_epochs_ = 0, cooldown_left_ = 0;
+};
+
+}  // namespace tapegrad::nn
