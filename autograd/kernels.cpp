@@ -1,5 +1,6 @@
 #include "autograd/kernels.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -60,6 +61,39 @@ float logsumexp(const float* x, std::size_t n) {
     float s = xsimd::hadd(acc);
     for (; i < n; ++i) s += std::exp(x[i] - m);
     return m + std::log(s);
+}
+
+double bce_with_logits(const float* x, const float* t, float* out, std::size_t n) {
+    double total = 0.0;
+    std::size_t i = 0;
+    const Batch zero(0.0f);
+    while (i + W <= n) {
+        Batch acc(0.0f);
+        const std::size_t end = std::min(n, i + 256 * W) / W * W;  // float sums over short blocks
+        for (; i < end; i += W) {
+            const Batch xb = Batch::load_unaligned(x + i), tb = Batch::load_unaligned(t + i);
+            const Batch l = xsimd::max(xb, zero) - xb * tb + xsimd::log1p(xsimd::exp(-xsimd::abs(xb)));
+            if (out) l.store_unaligned(out + i);
+            acc += l;
+        }
+        total += xsimd::hadd(acc);
+    }
+    for (; i < n; ++i) {
+        const float l = std::max(x[i], 0.0f) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i])));
+        if (out) out[i] = l;
+        total += l;
+    }
+    return total;
+}
+
+void bce_with_logits_grad(const float* x, const float* t, float g, float* d, std::size_t n) {
+    const Batch one(1.0f), gb(g);
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) {
+        const Batch s = one / (one + xsimd::exp(-Batch::load_unaligned(x + i)));
+        (gb * (s - Batch::load_unaligned(t + i))).store_unaligned(d + i);
+    }
+    for (; i < n; ++i) d[i] = g * (1.0f / (1.0f + std::exp(-x[i])) - t[i]);
 }
 
 void axpy(float a, const float* x, float* y, std::size_t n) {

@@ -13,6 +13,12 @@ float sum(const float* x, std::size_t n);
 float exp_shift(const float* x, float shift, float* y, std::size_t n);
 // log(sum_i exp(x[i])) without overflow (max-shifted).
 float logsumexp(const float* x, std::size_t n);
+// Binary cross-entropy with logits, element-wise: l = max(x, 0) - x t + log1p(exp(-|x|)).
+// Writes l into out (if not null) and returns the sum (accumulated in double per block).
+double bce_with_logits(const float* x, const float* t, float* out, std::size_t n);
+// d = g * (sigmoid(x) - t) for a scalar upstream g.
+void bce_with_logits_grad(const float* x, const float* t, float g, float* d, std::size_t n);
+
 // y[i] = a * x[i] + y[i]
 void axpy(float a, const float* x, float* y, std::size_t n);
 // x[i] *= a

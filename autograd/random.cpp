@@ -65,6 +65,9 @@ Generator& generator() {
 
 void manual_seed(std::uint64_t seed) { generator().seed(seed); }
 
+SeedScope::SeedScope(std::uint64_t seed) : saved_(generator().state()) { generator().seed(seed); }
+SeedScope::~SeedScope() { generator().set_state(saved_); }
+
 Array rand(const Shape& shape) {
     Array a = Array::from_shape(shape);
     Generator& g = generator();

@@ -36,6 +36,20 @@ private:
 Generator& generator();
 void manual_seed(std::uint64_t seed);
 
+// While alive, the shared engine runs from its own seed; on exit it gets back the
+// exact state it had. Evaluation uses it so that it never shifts the random stream
+// of training (a resumed run then matches an uninterrupted one).
+class SeedScope {
+public:
+    explicit SeedScope(std::uint64_t seed);
+    ~SeedScope();
+    SeedScope(const SeedScope&) = delete;
+    SeedScope& operator=(const SeedScope&) = delete;
+
+private:
+    std::string saved_;
+};
+
 Array rand(const Shape& shape);             // U[0, 1)
 Array randn(const Shape& shape);            // N(0, 1)
 Array uniform(const Shape& shape, float lo, float hi);

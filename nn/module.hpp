@@ -51,4 +51,17 @@ private:
     bool training_ = true;
 };
 
+// Puts a module in evaluation mode for a scope and restores its previous mode.
+class EvalGuard {
+public:
+    explicit EvalGuard(Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
+    ~EvalGuard() { module_.train(was_training_); }
+    EvalGuard(const EvalGuard&) = delete;
+    EvalGuard& operator=(const EvalGuard&) = delete;
+
+private:
+    Module& module_;
+    bool was_training_;
+};
+
 }  // namespace tapegrad::nn

@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "autograd/blas.hpp"
 #include "autograd/kernels.hpp"
+#include "autograd/ops/linalg.hpp"
 #include "autograd/ops/detail.hpp"
 #include "autograd/ops/elementwise.hpp"
 #include "autograd/ops/reduce.hpp"
@@ -100,6 +102,86 @@ Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction red
                   });
 }
 
+// z = x W^T + b;  y_n = logsumexp(z_n) - z[n, t_n]
+// dz_n = g_n (softmax(z_n) - onehot(t_n));  dx = dz W;  dW = dz^T x;  db = sum_n dz_n
+Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor& bias, const Indices& targets,
+                            Reduction reduction, std::int64_t ignore_index) {
+    const Array& X = x.value();
+    const Array& Wt = weight.value();
+    if (X.dimension() != 2 || Wt.dimension() != 2 || X.shape()[1] != Wt.shape()[1])
+        throw Error("linear_cross_entropy: input " + shape_str(X.shape()) + " does not fit weight " + shape_str(Wt.shape()) +
+                    " ([N, H] with weight [V, H])");
+    const std::size_t N = X.shape()[0], H = X.shape()[1], V = Wt.shape()[0];
+    if (bias.defined() && bias.shape() != Shape{V})
+        throw Error("linear_cross_entropy: bias " + shape_str(bias.value().shape()) + " does not fit weight " + shape_str(Wt.shape()));
+    // The logits, shared with the backward rule, which overwrites them (it runs once).
+    auto z = std::make_shared<Array>(Array::from_shape({N, V}));
+    const std::size_t counted = check_targets("linear_cross_entropy", *z, targets, ignore_index);
+    float beta = 0.0f;
+    if (bias.defined()) {
+        for (std::size_t n = 0; n < N; ++n) std::copy(bias.value().begin(), bias.value().end(), z->data() + n * V);
+        beta = 1.0f;
+    }
+    blas::sgemm(false, true, static_cast<int>(N), static_cast<int>(V), static_cast<int>(H), 1.0f, X.data(), static_cast<int>(H),
+                Wt.data(), static_cast<int>(H), beta, z->data(), static_cast<int>(V));
+    // Per row: e = exp(z - max) (kept in place of z), lse = max + log sum e.
+    std::vector<float> rows(N, 0.0f), inv_sum(N, 0.0f);
+    for (std::size_t n = 0; n < N; ++n) {
+        const std::int64_t t = targets.data()[n];
+        if (t == ignore_index) continue;
+        float* zn = z->data() + n * V;
+        const float m = kernels::max(zn, V);
+        const float target_logit = zn[t];
+        const float s = kernels::exp_shift(zn, m, zn, V);
+        rows[n] = m + std::log(s) - target_logit;
+        inv_sum[n] = 1.0f / s;
+    }
+    auto rule = [z, targets, reduction, ignore_index, counted, N, H, V, inv_sum = std::move(inv_sum)](Step& s) -> Grads {
+        // dz = g_n (e / sum - onehot), written over e.
+        for (std::size_t n = 0; n < N; ++n) {
+            float* dz = z->data() + n * V;
+            const std::int64_t t = targets.data()[n];
+            if (t == ignore_index) {
+                std::fill(dz, dz + V, 0.0f);
+                continue;
+            }
+            const float w = row_grad(s.grad, reduction, n, counted);
+            kernels::scale(w * inv_sum[n], dz, V);
+            dz[t] -= w;
+        }
+        const int n_ = static_cast<int>(N), h_ = static_cast<int>(H), v_ = static_cast<int>(V);
+        Grads g;
+        if (s.needs_grad(0)) {
+            Array dx = Array::from_shape({N, H});
+            blas::sgemm(false, false, n_, h_, v_, 1.0f, z->data(), v_, s.input(1).data(), h_, 0.0f, dx.data(), h_);
+            g.add(std::move(dx));
+        } else {
+            g.add(none);
+        }
+        if (s.needs_grad(1)) {
+            Array dw = Array::from_shape({V, H});
+            blas::sgemm(true, false, v_, h_, n_, 1.0f, z->data(), v_, s.input(0).data(), h_, 0.0f, dw.data(), h_);
+            g.add(std::move(dw));
+        } else {
+            g.add(none);
+        }
+        if (s.num_inputs() == 3) {
+            if (s.needs_grad(2)) {
+                Array db = zeros({V});
+                add_column_sums(z->data(), N, V, db.data());
+                g.add(std::move(db));
+            } else {
+                g.add(none);
+            }
+        }
+        z->resize({0});  // the logits are spent: free them now, not when the tape is cleared
+        return g;
+    };
+    Array y = reduce_rows(rows, reduction, counted);
+    if (bias.defined()) return record("linear_cross_entropy", std::move(y), {x, weight, bias}, std::move(rule));
+    return record("linear_cross_entropy", std::move(y), {x, weight}, std::move(rule));
+}
+
 // y = max(x, 0) - x t + log1p(e^-|x|)       dx = g (sigmoid(x) - t)       dt = -g x
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
     const Array& x = logits.value();
@@ -107,16 +189,13 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
     if (x.shape() != t.shape())
         throw Error("binary_cross_entropy_with_logits: logits " + shape_str(x.shape()) + " and targets " +
                     shape_str(t.shape()) + " must have the same shape");
-    Array l = xt::maximum(x, 0.0f) - x * t + xt::log1p(xt::exp(-xt::abs(x)));
     const float n = static_cast<float>(x.size());
     Array y;
-    if (reduction == Reduction::none)
-        y = std::move(l);
-    else {
-        double total = 0.0;
-        const std::size_t chunk = 4096;  // float sums in chunks, added in double: accurate and fast
-        for (std::size_t i = 0; i < l.size(); i += chunk)
-            total += kernels::sum(l.data() + i, std::min(chunk, l.size() - i));
+    if (reduction == Reduction::none) {
+        y = Array::from_shape(x.shape());
+        kernels::bce_with_logits(x.data(), t.data(), y.data(), x.size());
+    } else {
+        const double total = kernels::bce_with_logits(x.data(), t.data(), nullptr, x.size());
         y = Array(static_cast<float>(reduction == Reduction::mean ? total / n : total));
     }
     return record("binary_cross_entropy_with_logits", std::move(y), {logits, targets}, [reduction, n](Step& s) -> Grads {
@@ -125,7 +204,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
         if (reduction == Reduction::none)
             return {s.grad * (1.0f / (1.0f + xt::exp(-x)) - t), -s.grad * x};
         const float g = s.grad.data()[0] * (reduction == Reduction::mean ? 1.0f / n : 1.0f);
-        return {g * (1.0f / (1.0f + xt::exp(-x)) - t), -g * x};
+        Grads out;
+        if (s.needs_grad(0)) {
+            Array dx = Array::from_shape(x.shape());
+            kernels::bce_with_logits_grad(x.data(), t.data(), g, dx.data(), x.size());
+            out.add(std::move(dx));
+        } else {
+            out.add(none);
+        }
+        out.add(-g * x);
+        return out;
     });
 }
 

@@ -20,6 +20,14 @@ Tensor nll_loss(const Tensor& log_probs, const Indices& targets, Reduction reduc
 Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction reduction = Reduction::mean,
                      std::int64_t ignore_index = default_ignore_index);
 
+// cross_entropy(linear(x, weight, bias), targets), fused: x [N, H], weight [V, H]
+// (PyTorch's Linear layout), bias [V] or undefined, targets [N]. The [N, V] logits
+// live only inside the op, and its backward turns them into softmax - one-hot in
+// place, so the largest buffer of a language model's step exists once. Rows whose
+// target is ignore_index skip the exp pass.
+Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor& bias, const Indices& targets,
+                            Reduction reduction = Reduction::mean, std::int64_t ignore_index = default_ignore_index);
+
 // -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))], written without overflow:
 // max(x, 0) - x t + log(1 + e^-|x|). logits and targets have the same shape.
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets,

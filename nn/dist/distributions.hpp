@@ -17,6 +17,7 @@ using autograd::Tensor;
 // N(loc, scale^2), element-wise.
 class Normal {
 public:
+    Normal() = default;  // undefined until assigned (lets result structs hold one)
     Normal(Tensor loc, Tensor scale);
     // From a log-variance, the usual VAE encoder output: scale = exp(logvar / 2).
     static Normal from_logvar(Tensor loc, Tensor logvar);

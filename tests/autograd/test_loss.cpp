@@ -70,3 +70,25 @@ TEST_CASE("mse_loss: mean, sum and none") {
     for (auto r : {Reduction::none, Reduction::mean, Reduction::sum})
         check_gradients([=](const Inputs& v) { return mse_loss(v[0], v[1], r); }, {random_array({2, 3}, 94), random_array({2, 3}, 95)});
 }
+
+TEST_CASE("linear_cross_entropy: equals cross_entropy(linear(...)), values and gradients") {
+    const Array x = random_array({5, 4}, 96), w = random_array({7, 4}, 97), b = random_array({7}, 98);
+    Indices t = {0, 6, -100, 3, 3};
+    for (auto r : {Reduction::none, Reduction::mean, Reduction::sum}) {
+        Tensor xf(x, true), wf(w, true), bf(b, true), xc(x, true), wc(w, true), bc(b, true);
+        // One graph per backward(): each sweep consumes the tape.
+        Tensor fused = linear_cross_entropy(xf, wf, bf, t, r);
+        const Array seed = random_array(fused.shape(), 99, 0.5f, 1.5f);
+        fused.backward(seed);
+        Tensor composed = cross_entropy(linear(xc, wc, bc), t, r);
+        composed.backward(seed);
+        CHECK_CLOSE(fused.value(), composed.value(), 1e-5, 1e-6);
+        CHECK_CLOSE(xf.grad(), xc.grad(), 1e-5, 1e-6);
+        CHECK_CLOSE(wf.grad(), wc.grad(), 1e-5, 1e-6);
+        CHECK_CLOSE(bf.grad(), bc.grad(), 1e-5, 1e-6);
+        check_gradients([&](const Inputs& v) { return linear_cross_entropy(v[0], v[1], v[2], t, r); }, {x, w, b});
+    }
+    check_gradients([&](const Inputs& v) { return linear_cross_entropy(v[0], v[1], Tensor(), t); }, {x, w});
+    CHECK_THROWS_WITH_AS(linear_cross_entropy(Tensor(x), Tensor(zeros({7, 3})), Tensor(), t),
+                         doctest::Contains("input [5, 4] does not fit weight [7, 3]"), Error);
+}

@@ -187,3 +187,20 @@ TEST_CASE("random: manual_seed makes draws reproducible and the state can be res
     std::sort(p.begin(), p.end());
     for (std::size_t i = 0; i < 10; ++i) CHECK(p[i] == i);
 }
+
+TEST_CASE("random: SeedScope runs from its own seed and restores the stream") {
+    manual_seed(9);
+    Array a = rand({3});
+    Array b = rand({3});
+    manual_seed(9);
+    Array a2 = rand({3});
+    Array inside;
+    {
+        SeedScope scope(123);
+        inside = rand({3});
+    }
+    CHECK_ARRAY_EQ(a2, a);
+    CHECK_ARRAY_EQ(rand({3}), b);  // as if the scope never drew anything
+    SeedScope again(123);
+    CHECK_ARRAY_EQ(rand({3}), inside);
+}

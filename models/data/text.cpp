@@ -1,0 +1,193 @@
+#include "models/data/text.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "autograd/random.hpp"
+
+namespace tapegrad::models::data {
+
+namespace {
+
+// Length of the UTF-8 sequence starting at s[i], or 0 if it is not valid UTF-8.
+std::size_t utf8_length(const std::string& s, std::size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n;
+    if (c < 0x80) return 1;
+    if ((c & 0xe0) == 0xc0 && c >= 0xc2) n = 2;
+    else if ((c & 0xf0) == 0xe0) n = 3;
+    else if ((c & 0xf8) == 0xf0 && c <= 0xf4) n = 4;
+    else return 0;
+    if (i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+    return n;
+}
+
+std::string hex(unsigned char c) {
+    const char* d = "0123456789abcdef";
+    return std::string("0x") + d[c >> 4] + d[c & 15];
+}
+
+}  // namespace
+
+std::vector<Tokens> read_sentences(const std::string& path, const ReadOptions& o) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+    std::vector<Tokens> out;
+    std::string line;
+    std::size_t number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        const std::string where = path + ":" + std::to_string(number) + ": ";
+        if (line.size() > o.max_line_bytes)
+            throw Error(where + "line of " + std::to_string(line.size()) + " bytes is longer than the limit of " +
+                        std::to_string(o.max_line_bytes) + " (not a one-sentence-per-line text file?)");
+        for (std::size_t i = 0; i < line.size();) {
+            if (line[i] == '\0') throw Error(where + "NUL byte at column " + std::to_string(i + 1) + " (a binary file?)");
+            const std::size_t n = utf8_length(line, i);
+            if (n == 0)
+                throw Error(where + "byte " + hex(static_cast<unsigned char>(line[i])) + " at column " + std::to_string(i + 1) +
+                            " is not valid UTF-8");
+            i += n;
+        }
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (o.lower_case)
+            for (char& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::istringstream words(line);
+        Tokens t;
+        for (std::string w; words >> w;) t.push_back(std::move(w));
+        out.push_back(std::move(t));
+    }
+    if (in.bad()) throw Error(path + ": read error after line " + std::to_string(number) + ": " + std::strerror(errno));
+    if (number == 0) throw Error(path + ": the file is empty");
+    return out;
+}
+
+Vocabulary Vocabulary::build(const std::vector<Tokens>& sentences, std::size_t min_count) {
+    std::unordered_map<std::string, std::size_t> count;
+    std::vector<std::string> order;
+    for (const Tokens& s : sentences)
+        for (const std::string& w : s)
+            if (count[w]++ == 0) order.push_back(w);
+    std::vector<std::string> words = {"<pad>", "<unk>", "<sos>", "<eos>"};
+    for (const std::string& w : order)
+        if (count[w] >= min_count && std::find(words.begin(), words.begin() + 4, w) == words.begin() + 4) words.push_back(w);
+    return from_words(std::move(words));
+}
+
+Vocabulary Vocabulary::from_words(std::vector<std::string> words) {
+    if (words.size() < 4 || words[0] != "<pad>" || words[1] != "<unk>" || words[2] != "<sos>" || words[3] != "<eos>")
+        throw Error("Vocabulary: the word list must start with <pad> <unk> <sos> <eos>");
+    Vocabulary v;
+    v.words_ = std::move(words);
+    for (std::size_t i = 0; i < v.words_.size(); ++i)
+        if (!v.ids_.emplace(v.words_[i], static_cast<std::int64_t>(i)).second)
+            throw Error("Vocabulary: the word '" + v.words_[i] + "' appears twice");
+    return v;
+}
+
+std::int64_t Vocabulary::id(const std::string& w) const {
+    auto it = ids_.find(w);
+    return it == ids_.end() ? unk : it->second;
+}
+
+const std::string& Vocabulary::word(std::int64_t id) const {
+    if (id < 0 || static_cast<std::size_t>(id) >= words_.size())
+        throw Error("Vocabulary: id " + std::to_string(id) + " is not in [0, " + std::to_string(words_.size()) + ")");
+    return words_[static_cast<std::size_t>(id)];
+}
+
+std::vector<std::int64_t> Vocabulary::encode(const Tokens& tokens) const {
+    std::vector<std::int64_t> ids;
+    ids.reserve(tokens.size());
+    for (const std::string& w : tokens) ids.push_back(id(w));
+    return ids;
+}
+
+std::string Vocabulary::decode(const std::vector<std::int64_t>& ids) const {
+    std::string out;
+    for (std::int64_t i : ids) {
+        if (i == eos || i == pad) break;
+        if (!out.empty()) out += ' ';
+        out += word(i);
+    }
+    return out;
+}
+
+std::size_t TextBatch::tokens() const {
+    std::size_t n = 0;
+    for (auto l : lengths) n += l;
+    return n;
+}
+
+SentenceDataset::SentenceDataset(const std::vector<Tokens>& sentences, const Vocabulary& vocab, std::size_t max_length) {
+    if (max_length < 1) throw Error("SentenceDataset: max_length must be at least 1");
+    sentences_.reserve(sentences.size());
+    for (const Tokens& t : sentences) {
+        std::vector<std::int64_t> ids = vocab.encode(t);
+        Sentence s;
+        s.input.push_back(Vocabulary::sos);
+        s.input.insert(s.input.end(), ids.begin(), ids.end());
+        if (s.input.size() > max_length) s.input.resize(max_length);
+        s.target.assign(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), max_length - 1)));
+        s.target.push_back(Vocabulary::eos);
+        sentences_.push_back(std::move(s));
+    }
+}
+
+std::size_t SentenceDataset::tokens() const {
+    std::size_t n = 0;
+    for (const Sentence& s : sentences_) n += s.length();
+    return n;
+}
+
+TextBatch SentenceDataset::batch(const std::vector<std::size_t>& rows) const {
+    TextBatch b;
+    std::size_t T = 0;
+    for (auto r : rows) {
+        if (r >= sentences_.size()) throw Error("SentenceDataset::batch: row " + std::to_string(r) + " out of range");
+        T = std::max(T, sentences_[r].length());
+    }
+    b.inputs = xt::zeros<std::int64_t>({rows.size(), T});
+    b.targets = xt::zeros<std::int64_t>({rows.size(), T});
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const Sentence& s = sentences_[rows[i]];
+        std::copy(s.input.begin(), s.input.end(), b.inputs.data() + i * T);
+        std::copy(s.target.begin(), s.target.end(), b.targets.data() + i * T);
+        b.lengths.push_back(s.length());
+    }
+    b.rows = rows;
+    return b;
+}
+
+std::vector<std::vector<std::size_t>> plan_batches(const SentenceDataset& data, std::size_t batch_size, bool shuffle,
+                                                   std::uint64_t seed, bool bucketing) {
+    if (batch_size == 0) throw Error("plan_batches: batch size must be positive");
+    autograd::Generator g(seed);
+    std::vector<std::size_t> rows(data.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+    auto shuffle_in_place = [&](auto& v) {
+        for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[g.below(i)]);
+    };
+    if (shuffle) shuffle_in_place(rows);
+    if (bucketing) {
+        const std::size_t pool = 50 * batch_size;
+        for (std::size_t p = 0; p < rows.size(); p += pool) {
+            auto end = rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), p + pool));
+            std::stable_sort(rows.begin() + static_cast<std::ptrdiff_t>(p), end,
+                             [&](auto a, auto b) { return data[a].length() < data[b].length(); });
+        }
+    }
+    std::vector<std::vector<std::size_t>> batches;
+    for (std::size_t i = 0; i < rows.size(); i += batch_size)
+        batches.emplace_back(rows.begin() + static_cast<std::ptrdiff_t>(i),
+                             rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), i + batch_size)));
+    if (bucketing && shuffle) shuffle_in_place(batches);
+    return batches;
+}
+
+}  // namespace tapegrad::models::data

@@ -1,0 +1,281 @@
+#include "models/vae/evaluate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "autograd/autograd.hpp"
+
+namespace tapegrad::models::vae {
+
+using namespace autograd;
+using data::SentenceDataset;
+using nn::dist::Normal;
+
+namespace {
+
+const double log_2pi = std::log(2.0 * std::numbers::pi);
+
+double logsumexp(const std::vector<double>& v) {
+    const double m = *std::max_element(v.begin(), v.end());
+    double s = 0.0;
+    for (double x : v) s += std::exp(x - m);
+    return m + std::log(s);
+}
+
+// Sums token values [N] into per-sentence values, sentence by sentence.
+std::vector<double> per_sentence(const Array& tokens, const std::vector<std::size_t>& lengths) {
+    std::vector<double> out;
+    std::size_t at = 0;
+    for (auto len : lengths) {
+        double s = 0.0;
+        for (std::size_t k = 0; k < len; ++k) s += tokens(at++);
+        out.push_back(s);
+    }
+    return out;
+}
+
+std::vector<std::size_t> range(std::size_t from, std::size_t to) {
+    std::vector<std::size_t> r;
+    for (std::size_t i = from; i < to; ++i) r.push_back(i);
+    return r;
+}
+
+// log N(z; 0, I) and log N(z; mu, sigma) summed over Z, from the noise eps = (z - mu) / sigma.
+double log_prior(const float* z, std::size_t Z) {
+    double s = 0.0;
+    for (std::size_t j = 0; j < Z; ++j) s += -0.5 * (double(z[j]) * z[j] + log_2pi);
+    return s;
+}
+double log_posterior(const float* eps, const float* logvar, std::size_t Z) {
+    double s = 0.0;
+    for (std::size_t j = 0; j < Z; ++j) s += -0.5 * (double(eps[j]) * eps[j] + log_2pi + logvar[j]);
+    return s;
+}
+
+}  // namespace
+
+double TextMetrics::ppl_elbo() const { return std::exp((nll + kl) * static_cast<double>(sentences) / static_cast<double>(tokens)); }
+double TextMetrics::ppl_rec() const { return std::exp(nll * static_cast<double>(sentences) / static_cast<double>(tokens)); }
+double ImportanceWeighted::ppl() const { return std::exp(nll * static_cast<double>(examples) / static_cast<double>(tokens)); }
+
+TextMetrics evaluate(SentenceVAE& model, const SentenceDataset& data, std::size_t batch_size, std::uint64_t seed) {
+    nn::EvalGuard eval(model);
+    NoGradGuard no_grad;
+    SeedScope scope(seed);
+    TextMetrics m;
+    double nll = 0.0, kl = 0.0;
+    for (std::size_t b = 0; b < data.size(); b += batch_size) {
+        const data::TextBatch batch = data.batch(range(b, std::min(data.size(), b + batch_size)));
+        const Normal q = model.encode(batch);
+        const Tensor z = model.config.variational ? q.rsample() : q.loc;
+        nll += model.total_nll(batch, z).item();
+        if (model.config.variational) kl += sum(kl_divergence(q, Normal::standard(q.shape()))).item();
+        m.tokens += batch.tokens();
+    }
+    m.sentences = data.size();
+    m.nll = nll / static_cast<double>(m.sentences);
+    m.kl = kl / static_cast<double>(m.sentences);
+    return m;
+}
+
+ImportanceWeighted importance_weighted_nll(SentenceVAE& model, const SentenceDataset& data, std::size_t n, std::size_t K,
+                                           std::uint64_t seed) {
+    if (K == 0) throw Error("importance_weighted_nll: K must be at least 1");
+    nn::EvalGuard eval(model);
+    NoGradGuard no_grad;
+    SeedScope scope(seed);
+    if (n == 0 || n > data.size()) n = data.size();
+    const std::size_t Z = model.config.latent;
+    const std::size_t chunk = std::max<std::size_t>(1, 512 / K);  // sentences per decoder batch
+    ImportanceWeighted r;
+    r.k = K;
+    for (std::size_t s0 = 0; s0 < n; s0 += chunk) {
+        const auto rows = range(s0, std::min(n, s0 + chunk));
+        const data::TextBatch one = data.batch(rows);
+        const Normal q = model.encode(one);  // [S, Z]
+        // K copies of each sentence, sentence-major, with their own z_k.
+        std::vector<std::size_t> copies;
+        for (auto i : rows)
+            for (std::size_t k = 0; k < K; ++k) copies.push_back(i);
+        const data::TextBatch many = data.batch(copies);
+        const Array eps = randn({copies.size(), Z});
+        Array z = Array::from_shape({copies.size(), Z});
+        for (std::size_t c = 0; c < copies.size(); ++c)
+            for (std::size_t j = 0; j < Z; ++j) {
+                const std::size_t s = c / K;
+                z(c, j) = q.loc.value()(s, j) + q.scale.value()(s, j) * eps(c, j);
+            }
+        const std::vector<double> nll = per_sentence(model.token_nll(many, Tensor(z)).value(), many.lengths);
+        for (std::size_t s = 0; s < rows.size(); ++s) {
+            std::vector<double> logw(K);
+            for (std::size_t k = 0; k < K; ++k) {
+                const std::size_t c = s * K + k;
+                const float* lv = q.log_scale.value().data() + s * Z;  // log sigma = logvar / 2
+                std::vector<float> logvar(Z);
+                for (std::size_t j = 0; j < Z; ++j) logvar[j] = 2.0f * lv[j];
+                logw[k] = -nll[c] + log_prior(z.data() + c * Z, Z) - log_posterior(eps.data() + c * Z, logvar.data(), Z);
+            }
+            r.nll += -(logsumexp(logw) - std::log(static_cast<double>(K)));
+            r.neg_elbo_1sample += -logw[0];
+            r.tokens += one.lengths[s];
+        }
+    }
+    r.examples = n;
+    r.nll /= static_cast<double>(n);
+    r.neg_elbo_1sample /= static_cast<double>(n);
+    return r;
+}
+
+std::vector<double> posterior_mean_variances(const Array& mu) {
+    const std::size_t N = mu.shape()[0], Z = mu.shape()[1];
+    std::vector<double> mean(Z, 0.0), var(Z, 0.0);
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < Z; ++j) mean[j] += mu(i, j);
+    for (auto& m : mean) m /= static_cast<double>(N);
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < Z; ++j) var[j] += (mu(i, j) - mean[j]) * (mu(i, j) - mean[j]);
+    for (auto& v : var) v /= static_cast<double>(N > 1 ? N - 1 : 1);
+    return var;
+}
+
+double mutual_information(const Array& mu, const Array& logvar, std::uint64_t seed) {
+    const std::size_t N = mu.shape()[0], Z = mu.shape()[1];
+    if (N < 2) throw Error("mutual_information: needs at least two examples");
+    // E_x E_q(z|x) log q(z|x) = -Z/2 log(2 pi) - 1/2 sum_j (1 + logvar_j), averaged over x.
+    double neg_entropy = 0.0;
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < Z; ++j) neg_entropy += -0.5 * (log_2pi + 1.0 + logvar(i, j));
+    neg_entropy /= static_cast<double>(N);
+    // E_z log q(z), z_i ~ q(z|x_i), q(z) ~ 1/N sum_j q(z|x_j).
+    Generator g(seed);
+    std::vector<double> z(N * Z), inv_var(N * Z), log_norm(N, 0.0);
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t j = 0; j < Z; ++j) {
+            z[i * Z + j] = mu(i, j) + std::exp(0.5 * logvar(i, j)) * g.normal();
+            inv_var[i * Z + j] = std::exp(-double(logvar(i, j)));
+            log_norm[i] += -0.5 * (log_2pi + logvar(i, j));
+        }
+    double log_qz = 0.0;
+    std::vector<double> terms(N);
+    for (std::size_t i = 0; i < N; ++i) {
+        for (std::size_t k = 0; k < N; ++k) {
+            double s = log_norm[k];
+            for (std::size_t j = 0; j < Z; ++j) {
+                const double d = z[i * Z + j] - mu(k, j);
+                s -= 0.5 * d * d * inv_var[k * Z + j];
+            }
+            terms[k] = s;
+        }
+        log_qz += logsumexp(terms) - std::log(static_cast<double>(N));
+    }
+    return neg_entropy - log_qz / static_cast<double>(N);
+}
+
+LatentMetrics latent_metrics(SentenceVAE& model, const SentenceDataset& data, std::size_t batch_size, std::uint64_t seed,
+                             double threshold) {
+    nn::EvalGuard eval(model);
+    NoGradGuard no_grad;
+    const std::size_t Z = model.config.latent, N = data.size();
+    Array mu = Array::from_shape({N, Z}), logvar = Array::from_shape({N, Z});
+    for (std::size_t b = 0; b < N; b += batch_size) {
+        const data::TextBatch batch = data.batch(range(b, std::min(N, b + batch_size)));
+        const Normal q = model.encode(batch);
+        std::copy(q.loc.value().begin(), q.loc.value().end(), mu.data() + b * Z);
+        const Array lv = 2.0f * q.log_scale.value();
+        std::copy(lv.begin(), lv.end(), logvar.data() + b * Z);
+    }
+    LatentMetrics m;
+    m.latent = Z;
+    m.variances = posterior_mean_variances(mu);
+    for (double v : m.variances) m.active_units += v > threshold ? 1 : 0;
+    m.mutual_information = mutual_information(mu, logvar, seed);
+    return m;
+}
+
+namespace {
+Tensor image_rows(const data::ImageSet& set, std::size_t from, std::size_t to, data::Binarize mode) {
+    return Tensor(data::image_batch(set, range(from, to), mode, generator()));
+}
+}  // namespace
+
+ImageMetrics evaluate(ImageVAE& model, const data::ImageSet& set, data::Binarize mode, std::size_t batch_size,
+                      std::uint64_t seed) {
+    nn::EvalGuard eval(model);
+    NoGradGuard no_grad;
+    SeedScope scope(seed);
+    ImageMetrics m;
+    double recon = 0.0, kl = 0.0;
+    for (std::size_t b = 0; b < set.count; b += batch_size) {
+        const Tensor x = image_rows(set, b, std::min(set.count, b + batch_size), mode);
+        const ELBO e = model.loss(x, 1.0f);
+        recon += e.recon.item();
+        kl += e.kl.item();
+    }
+    m.images = set.count;
+    m.recon = recon / static_cast<double>(set.count);
+    m.kl = kl / static_cast<double>(set.count);
+    return m;
+}
+
+ImportanceWeighted importance_weighted_nll(ImageVAE& model, const data::ImageSet& set, data::Binarize mode, std::size_t n,
+                                           std::size_t K, std::uint64_t seed) {
+    if (K == 0) throw Error("importance_weighted_nll: K must be at least 1");
+    nn::EvalGuard eval(model);
+    NoGradGuard no_grad;
+    SeedScope scope(seed);
+    if (n == 0 || n > set.count) n = set.count;
+    const std::size_t Z = model.config.latent, D = set.pixels_per_image();
+    const std::size_t chunk = std::max<std::size_t>(1, 5000 / K);
+    ImportanceWeighted r;
+    r.k = K;
+    for (std::size_t s0 = 0; s0 < n; s0 += chunk) {
+        const std::size_t S = std::min(n, s0 + chunk) - s0;
+        const Tensor x = image_rows(set, s0, s0 + S, mode);  // [S, D]
+        const Normal q = model.encode(x);
+        const Array eps = randn({K, S, Z});
+        const Tensor z = q.loc + q.scale * Tensor(eps);        // [K, S, Z]
+        const Tensor logits = model.decode(reshape(z, {static_cast<long>(K * S), static_cast<long>(Z)}));
+        Array xs = Array::from_shape({K * S, D});
+        for (std::size_t k = 0; k < K; ++k) std::copy(x.value().begin(), x.value().end(), xs.data() + k * S * D);
+        const Array nll = model.neg_log_likelihood(logits, Tensor(xs)).value();  // [K*S]
+        for (std::size_t s = 0; s < S; ++s) {
+            std::vector<double> logw(K);
+            std::vector<float> logvar(Z);
+            for (std::size_t j = 0; j < Z; ++j) logvar[j] = 2.0f * q.log_scale.value()(s, j);
+            for (std::size_t k = 0; k < K; ++k) {
+                const std::size_t c = k * S + s;
+                logw[k] = -nll(c) + log_prior(z.value().data() + c * Z, Z) - log_posterior(eps.data() + c * Z, logvar.data(), Z);
+            }
+            r.nll += -(logsumexp(logw) - std::log(static_cast<double>(K)));
+            r.neg_elbo_1sample += -logw[0];
+        }
+    }
+    r.examples = n;
+    r.nll /= static_cast<double>(n);
+    r.neg_elbo_1sample /= static_cast<double>(n);
+    return r;
+}
+
+LatentMetrics latent_metrics(ImageVAE& model, const data::ImageSet& set, data::Binarize mode, std::size_t batch_size,
+                             std::uint64_t seed, double threshold) {
+    nn::EvalGuard eval(model);
+    NoGradGuard no_grad;
+    SeedScope scope(seed);
+    const std::size_t Z = model.config.latent, N = std::min<std::size_t>(set.count, 5000);
+    Array mu = Array::from_shape({N, Z}), logvar = Array::from_shape({N, Z});
+    for (std::size_t b = 0; b < N; b += batch_size) {
+        const Normal q = model.encode(image_rows(set, b, std::min(N, b + batch_size), mode));
+        std::copy(q.loc.value().begin(), q.loc.value().end(), mu.data() + b * Z);
+        const Array lv = 2.0f * q.log_scale.value();
+        std::copy(lv.begin(), lv.end(), logvar.data() + b * Z);
+    }
+    LatentMetrics m;
+    m.latent = Z;
+    m.variances = posterior_mean_variances(mu);
+    for (double v : m.variances) m.active_units += v > threshold ? 1 : 0;
+    m.mutual_information = mutual_information(mu, logvar, seed);
+    return m;
+}
+
+}  // namespace tapegrad::models::vae

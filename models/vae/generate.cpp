@@ -1,0 +1,211 @@
+#include "models/vae/generate.hpp"
+
+#include <stb_image_write.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/autograd.hpp"
+
+namespace tapegrad::models::vae {
+
+using namespace autograd;
+using data::Vocabulary;
+
+namespace {
+
+// Rows `keep` of the batch axis of a decoder state [L, B, H].
+Array take_batch_rows(const Array& s, const std::vector<std::size_t>& keep) {
+    const std::size_t L = s.shape()[0], B = s.shape()[1], H = s.shape()[2];
+    Array out = Array::from_shape({L, keep.size(), H});
+    for (std::size_t l = 0; l < L; ++l)
+        for (std::size_t i = 0; i < keep.size(); ++i)
+            std::copy_n(s.data() + (l * B + keep[i]) * H, H, out.data() + (l * keep.size() + i) * H);
+    return out;
+}
+
+DecoderState take(const DecoderState& s, const std::vector<std::size_t>& keep) {
+    DecoderState out;
+    out.h = Tensor(take_batch_rows(s.h.value(), keep));
+    if (s.c.defined()) out.c = Tensor(take_batch_rows(s.c.value(), keep));
+    return out;
+}
+
+std::int64_t sample_row(const float* logits, std::size_t V, float temperature) {
+    std::vector<double> p(V);
+    double m = -INFINITY;
+    for (std::size_t v = 0; v < V; ++v) m = std::max(m, double(logits[v]) / temperature);
+    double total = 0.0;
+    for (std::size_t v = 0; v < V; ++v) total += p[v] = std::exp(double(logits[v]) / temperature - m);
+    double u = generator().uniform() * total;
+    for (std::size_t v = 0; v < V; ++v) {
+        u -= p[v];
+        if (u < 0.0) return static_cast<std::int64_t>(v);
+    }
+    return static_cast<std::int64_t>(V - 1);
+}
+
+// Greedy and sampled decoding of a whole batch, step by step.
+std::vector<std::vector<std::int64_t>> decode_batch(SentenceVAE& model, const Array& z, const DecodeOptions& o) {
+    const std::size_t B = z.shape()[0], V = model.config.vocab;
+    DecoderState state = model.initial_state(Tensor(z));
+    Indices tokens = Indices::from_shape({B});
+    tokens.fill(Vocabulary::sos);
+    std::vector<std::vector<std::int64_t>> out(B);
+    std::vector<bool> done(B, false);
+    for (std::size_t t = 0; t < o.max_length; ++t) {
+        const Array logits = model.step(tokens, state).value();
+        bool all = true;
+        for (std::size_t b = 0; b < B; ++b) {
+            const float* row = logits.data() + b * V;
+            const std::int64_t next = o.method == Decoding::greedy
+                                          ? static_cast<std::int64_t>(std::max_element(row, row + V) - row)
+                                          : sample_row(row, V, o.temperature);
+            tokens(b) = next;
+            if (!done[b]) {
+                if (next == Vocabulary::eos)
+                    done[b] = true;
+                else
+                    out[b].push_back(next);
+            }
+            all = all && done[b];
+        }
+        if (all) break;
+    }
+    return out;
+}
+
+std::vector<std::int64_t> beam_search(SentenceVAE& model, const Array& z1, const DecodeOptions& o) {
+    const std::size_t V = model.config.vocab, K = std::max<std::size_t>(1, o.beam_width);
+    struct Beam {
+        std::vector<std::int64_t> ids;
+        double score;
+    };
+    std::vector<Beam> beams{{{}, 0.0}}, finished;
+    DecoderState state = model.initial_state(Tensor(z1));
+    auto rank = [&](const Beam& b) { return b.score / std::pow(double(std::max<std::size_t>(1, b.ids.size() + 1)), o.length_penalty); };
+    for (std::size_t t = 0; t < o.max_length && !beams.empty(); ++t) {
+        Indices tokens = Indices::from_shape({beams.size()});
+        for (std::size_t i = 0; i < beams.size(); ++i) tokens(i) = beams[i].ids.empty() ? Vocabulary::sos : beams[i].ids.back();
+        const Array logp = log_softmax(model.step(tokens, state), -1).value();
+        struct Candidate {
+            double score;
+            std::size_t beam;
+            std::int64_t token;
+        };
+        std::vector<Candidate> c;
+        c.reserve(beams.size() * V);
+        for (std::size_t i = 0; i < beams.size(); ++i)
+            for (std::size_t v = 0; v < V; ++v)
+                c.push_back({beams[i].score + logp(i, v), i, static_cast<std::int64_t>(v)});
+        const std::size_t top = std::min(c.size(), 2 * K);
+        std::partial_sort(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(top), c.end(),
+                          [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+        std::vector<Beam> next;
+        std::vector<std::size_t> parents;
+        for (std::size_t j = 0; j < top && next.size() < K; ++j) {
+            Beam b{beams[c[j].beam].ids, c[j].score};
+            if (c[j].token == Vocabulary::eos) {
+                finished.push_back(b);
+            } else {
+                b.ids.push_back(c[j].token);
+                next.push_back(std::move(b));
+                parents.push_back(c[j].beam);
+            }
+        }
+        if (finished.size() >= K) break;
+        beams = std::move(next);
+        if (!beams.empty()) state = take(state, parents);
+    }
+    for (auto& b : beams) finished.push_back(b);  // unfinished at max_length
+    return std::max_element(finished.begin(), finished.end(), [&](const Beam& a, const Beam& b) { return rank(a) < rank(b); })->ids;
+}
+
+}  // namespace
+
+Decoding parse_decoding(const std::string& name) {
+    if (name == "greedy") return Decoding::greedy;
+    if (name == "sample") return Decoding::sample;
+    if (name == "beam") return Decoding::beam;
+    throw Error("unknown decoding '" + name + "' (expected greedy, sample or beam)");
+}
+
+std::vector<std::vector<std::int64_t>> decode(SentenceVAE& model, const Array& z, const DecodeOptions& o) {
+    if (z.dimension() != 2 || z.shape()[1] != model.config.latent)
+        throw Error("decode: z must be [B, " + std::to_string(model.config.latent) + "], got " + shape_str(z.shape()));
+    if (!(o.temperature > 0.0f)) throw Error("decode: temperature must be positive");
+    nn::EvalGuard eval(model);
+    NoGradGuard no_grad;
+    if (o.method != Decoding::beam) return decode_batch(model, z, o);
+    std::vector<std::vector<std::int64_t>> out;
+    for (std::size_t b = 0; b < z.shape()[0]; ++b) out.push_back(beam_search(model, xt::view(z, xt::range(b, b + 1), xt::all()), o));
+    return out;
+}
+
+Array encode_mean(SentenceVAE& model, const std::vector<data::Tokens>& sentences, const data::Vocabulary& vocab,
+                  std::size_t max_length) {
+    nn::EvalGuard eval(model);
+    NoGradGuard no_grad;
+    const data::SentenceDataset set(sentences, vocab, max_length);
+    std::vector<std::size_t> rows(set.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+    return model.encode(set.batch(rows)).loc.value();
+}
+
+Array interpolate(const Array& a, const Array& b, std::size_t steps) {
+    if (a.shape() != b.shape() || a.dimension() != 1) throw Error("interpolate: endpoints must be two [Z] vectors of the same size");
+    if (steps < 2) throw Error("interpolate: needs at least 2 steps (the endpoints)");
+    Array out = Array::from_shape({steps, a.size()});
+    for (std::size_t s = 0; s < steps; ++s) {
+        const float t = static_cast<float>(s) / static_cast<float>(steps - 1);
+        for (std::size_t j = 0; j < a.size(); ++j) out(s, j) = (1.0f - t) * a(j) + t * b(j);
+    }
+    return out;
+}
+
+Array prior_samples(std::size_t n, std::size_t latent) { return randn({n, latent}); }
+
+void save_image_grid(const std::string& path, const Array& images, std::size_t rows, std::size_t cols, std::size_t columns) {
+    const std::size_t n = images.shape()[0];
+    if (images.dimension() != 2 || images.shape()[1] != rows * cols)
+        throw Error("save_image_grid: images must be [N, " + std::to_string(rows * cols) + "], got " + shape_str(images.shape()));
+    columns = std::max<std::size_t>(1, std::min(columns, n));
+    const std::size_t grid_rows = (n + columns - 1) / columns, pad = 2;
+    const std::size_t W = columns * (cols + pad) + pad, H = grid_rows * (rows + pad) + pad;
+    std::vector<unsigned char> pixels(W * H, 64);  // dark grey frame
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t gx = pad + (i % columns) * (cols + pad), gy = pad + (i / columns) * (rows + pad);
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t c = 0; c < cols; ++c) {
+                const float v = std::clamp(images(i, r * cols + c), 0.0f, 1.0f);
+                pixels[(gy + r) * W + gx + c] = static_cast<unsigned char>(std::lround(v * 255.0f));
+            }
+    }
+    if (!stbi_write_png(path.c_str(), static_cast<int>(W), static_cast<int>(H), 1, pixels.data(), static_cast<int>(W)))
+        throw Error("save_image_grid: cannot write " + path);
+}
+
+double normal_quantile(double p) {
+    if (!(p > 0.0 && p < 1.0)) throw Error("normal_quantile: p must lie in (0, 1)");
+    double lo = -40.0, hi = 40.0;
+    for (int i = 0; i < 200; ++i) {
+        const double mid = 0.5 * (lo + hi);
+        (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+Array latent_manifold(ImageVAE& model, std::size_t n) {
+    if (model.config.latent != 2) throw Error("latent_manifold: needs a 2-D latent space, the model has " + std::to_string(model.config.latent));
+    nn::EvalGuard eval(model);
+    NoGradGuard no_grad;
+    Array z = Array::from_shape({n * n, 2});
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            z(i * n + j, 0) = static_cast<float>(normal_quantile((j + 0.5) / n));
+            z(i * n + j, 1) = static_cast<float>(normal_quantile(1.0 - (i + 0.5) / n));
+        }
+    return model.mean_image(model.decode(Tensor(z)));
+}
+
+}  // namespace tapegrad::models::vae

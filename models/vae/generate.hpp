@@ -1,0 +1,50 @@
+// Generating from a trained model: sentences from z (greedy, temperature sampling,
+// beam search), from the prior or from a sentence (reconstruction), homotopies
+// between two sentences (Bowman et al. 2016, sec. 5.2); image grids as PNG.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "models/data/text.hpp"
+#include "models/vae/image_vae.hpp"
+#include "models/vae/sentence_vae.hpp"
+
+namespace tapegrad::models::vae {
+
+enum class Decoding { greedy, sample, beam };
+Decoding parse_decoding(const std::string& name);  // "greedy" | "sample" | "beam"
+
+struct DecodeOptions {
+    Decoding method = Decoding::greedy;
+    float temperature = 1.0f;    // sample: softmax(logits / temperature)
+    std::size_t beam_width = 5;  // beam
+    float length_penalty = 1.0f; // beam: rank finished sentences by log p / length^penalty
+    std::size_t max_length = 60; // tokens, </s> included
+};
+
+// One token sequence per row of z [B, Z], without <s>, ending before </s>.
+std::vector<std::vector<std::int64_t>> decode(SentenceVAE& model, const Array& z, const DecodeOptions& options);
+
+// The posterior means of the given sentences: [B, Z].
+Array encode_mean(SentenceVAE& model, const std::vector<data::Tokens>& sentences, const data::Vocabulary& vocab,
+                  std::size_t max_length);
+
+// Points on the line from a to b ([Z] each), endpoints included: [steps, Z].
+Array interpolate(const Array& a, const Array& b, std::size_t steps);
+
+// N samples from the standard normal prior: [n, Z].
+Array prior_samples(std::size_t n, std::size_t latent);
+
+// Saves images [N, rows*cols] with values in [0, 1] as one PNG grid, `columns` per row.
+void save_image_grid(const std::string& path, const Array& images, std::size_t rows, std::size_t cols,
+                     std::size_t columns);
+
+// Decoder means for a grid of z over the unit square mapped through the inverse
+// normal CDF (Kingma & Welling 2014, fig. 4): only for a 2-D latent space. [n*n, D]
+Array latent_manifold(ImageVAE& model, std::size_t n);
+
+// The inverse CDF of N(0, 1) (by bisection on erf: plenty fast for a figure).
+double normal_quantile(double p);
+
+}  // namespace tapegrad::models::vae

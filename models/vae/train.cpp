@@ -1,0 +1,342 @@
+#include "models/vae/train.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "autograd/autograd.hpp"
+#include "nn/checkpoint.hpp"
+#include "nn/npz.hpp"
+#include "nn/optim.hpp"
+
+namespace tapegrad::models::vae {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+extern "C" void on_signal(int) { stop_requested = true; }
+
+// Installs the Ctrl-C handler for the loop's lifetime and restores the old one.
+class SignalScope {
+public:
+    SignalScope() {
+        stop_requested = false;
+        old_int_ = std::signal(SIGINT, on_signal);
+        old_term_ = std::signal(SIGTERM, on_signal);
+    }
+    ~SignalScope() {
+        std::signal(SIGINT, old_int_);
+        std::signal(SIGTERM, old_term_);
+    }
+
+private:
+    void (*old_int_)(int);
+    void (*old_term_)(int);
+};
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string clock_text(double s) {
+    const long t = static_cast<long>(s + 0.5);
+    std::ostringstream os;
+    if (t >= 3600) os << t / 3600 << ':' << std::setw(2) << std::setfill('0') << (t / 60) % 60 << ':';
+    else os << (t / 60) << ':';
+    os << std::setw(2) << std::setfill('0') << t % 60;
+    return os.str();
+}
+
+// A one-line bar redrawn with '\r' on a terminal.
+class Progress {
+public:
+    explicit Progress(bool on) : on_(on && ::isatty(STDERR_FILENO)) {}
+    bool active() const { return on_; }
+    void draw(std::size_t epoch, std::size_t epochs, std::size_t done, std::size_t total, double rate, double loss,
+              double recon, double kl, float beta, const std::string& unit) {
+        if (!on_) return;
+        const int width = 24;
+        const int filled = total ? static_cast<int>(width * done / total) : 0;
+        std::ostringstream os;
+        os << "\repoch " << epoch << '/' << epochs << " [" << std::string(filled, '=') << (filled < width ? ">" : "")
+           << std::string(std::max(0, width - filled - 1), ' ') << "] " << done << '/' << total << ' ' << std::fixed
+           << std::setprecision(1) << rate << " step/s ETA " << clock_text(rate > 0 ? (total - done) / rate : 0)
+           << std::setprecision(2) << " | loss " << loss << " nll " << recon << " kl " << kl << " w " << std::setprecision(3)
+           << beta << unit << "   ";
+        std::cerr << os.str() << std::flush;
+    }
+    void finish() {
+        if (on_) std::cerr << '\n';
+    }
+
+private:
+    bool on_;
+};
+
+struct Running {
+    double loss = 0, recon = 0, kl = 0;
+    std::size_t examples = 0, steps = 0, items = 0;
+    double ms = 0;
+    void add(const ELBO& e, double step_ms, std::size_t n_items) {
+        loss += e.loss.item() * static_cast<double>(e.batch);
+        recon += e.recon.item();
+        kl += e.kl.item();
+        examples += e.batch;
+        items += n_items;
+        ms += step_ms;
+        ++steps;
+    }
+    json summary() const {
+        const double n = std::max<std::size_t>(1, examples);
+        return {{"loss", loss / n}, {"recon", recon / n}, {"kl", kl / n}, {"neg_elbo", (recon + kl) / n}};
+    }
+};
+
+json options_json(const TrainOptions& o) {
+    return {{"epochs", o.epochs},
+            {"batch_size", o.batch_size},
+            {"lr", o.lr},
+            {"clip_norm", o.clip_norm},
+            {"kl_schedule", schedule_name(o.kl.kind)},
+            {"kl_weight", o.kl.weight},
+            {"kl_k", o.kl.k},
+            {"kl_x0", o.kl.x0},
+            {"kl_warmup", o.kl.warmup},
+            {"kl_cycle", o.kl.cycle},
+            {"kl_ratio", o.kl.ratio},
+            {"free_bits", o.free_bits},
+            {"seed", o.seed}};
+}
+
+// Keeps only metrics lines up to `step` (a run killed after its last checkpoint
+// may have logged beyond it; the resumed run logs those steps again).
+void trim_metrics(const fs::path& path, long step) {
+    if (!fs::exists(path)) return;
+    std::ifstream in(path);
+    std::string kept, line;
+    while (std::getline(in, line)) {
+        try {
+            const json j = json::parse(line);
+            if (j.value("step", 0L) > step) continue;
+        } catch (const json::exception&) {
+            continue;  // a torn last line
+        }
+        kept += line + '\n';
+    }
+    nn::write_file_atomically(path.string(), kept);
+}
+
+}  // namespace
+
+double TrainResult::median_step_ms() const {
+    if (step_ms.empty()) return 0.0;
+    std::vector<double> v = step_ms;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+}
+
+json read_run_meta(const std::string& run_dir) {
+    const std::string path = (fs::path(run_dir) / "checkpoint.npz").string();
+    try {
+        return json::parse(nn::read_checkpoint_meta(path));
+    } catch (const json::exception& e) {
+        throw Error(path + ": the metadata record is not valid JSON (" + e.what() + ")");
+    }
+}
+
+TrainResult train(TrainTask& task, const TrainOptions& o) {
+    if (!task.model || !task.plan || !task.loss) throw Error("train: the task needs a model, a plan and a loss");
+    nn::Module& model = *task.model;
+    nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+    TrainResult result;
+    const fs::path dir = o.run_dir;
+    const fs::path ckpt = dir / "checkpoint.npz", metrics_path = dir / "metrics.jsonl";
+    if (!o.run_dir.empty()) fs::create_directories(dir);
+
+    // Where to start: a fresh run, or the position a checkpoint recorded.
+    long step = 0;
+    std::size_t epoch = 0, batch_at = 0;
+    autograd::manual_seed(o.seed);
+    if (o.resume) {
+        if (o.run_dir.empty() || !fs::exists(ckpt)) throw Error("--resume: no checkpoint at " + ckpt.string());
+        const json meta = json::parse(nn::load_checkpoint(ckpt.string(), model, &optimizer));
+        if (meta.value("model", "") != task.name)
+            throw Error(ckpt.string() + " holds a " + meta.value("model", "?") + ", not a " + task.name);
+        const json& t = meta.at("train");
+        step = t.at("step");
+        epoch = t.at("epoch");
+        batch_at = t.at("batch");
+        autograd::generator().set_state(t.at("rng"));
+        result.history = t.value("history", json::array());
+        trim_metrics(metrics_path, step);
+        std::cerr << "resuming " << ckpt.string() << " at step " << step << " (epoch " << epoch + 1 << ", batch " << batch_at
+                  << ")\n";
+    }
+    std::ofstream metrics;
+    if (!o.run_dir.empty()) metrics.open(metrics_path, o.resume ? std::ios::app : std::ios::trunc);
+
+    auto save = [&](std::size_t at_epoch, std::size_t at_batch) {
+        if (o.run_dir.empty()) return;
+        json meta = {{"model", task.name}, {"config", task.config}};
+        meta["train"] = {{"step", step},
+                         {"epoch", at_epoch},
+                         {"batch", at_batch},
+                         {"rng", autograd::generator().state()},
+                         {"history", result.history},
+                         {"options", options_json(o)}};
+        nn::save_checkpoint(ckpt.string(), model, &optimizer, meta.dump());
+    };
+
+    SignalScope signals;
+    Progress bar(o.progress);
+    const auto start = Clock::now();
+    auto finish_early = [&](std::size_t at_epoch, std::size_t at_batch, std::size_t epoch_batches) {
+        result.steps = step;
+        result.epochs = static_cast<double>(at_epoch) + static_cast<double>(at_batch) / static_cast<double>(epoch_batches);
+        result.train_seconds = seconds_since(start);
+        if (result.interrupted)
+            std::cerr << "interrupted: checkpoint saved at step " << step
+                      << (o.run_dir.empty() ? std::string() : " in " + ckpt.string()) << "; continue with --resume\n";
+    };
+    model.train();
+    for (; epoch < o.epochs; ++epoch, batch_at = 0) {
+        // The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
+        const auto batches = task.plan(o.seed * 1000003ULL + epoch);
+        Running run, window;
+        const auto epoch_start = Clock::now();
+        for (std::size_t b = batch_at; b < batches.size(); ++b) {
+            const float beta = o.kl.at(step);
+            const auto t0 = Clock::now();
+            const ELBO e = task.loss(batches[b], beta);
+            optimizer.zero_grad();
+            e.loss.backward();
+            if (o.clip_norm > 0.0f) nn::clip_grad_norm(optimizer.params(), o.clip_norm);
+            optimizer.step();
+            const double ms = 1e3 * seconds_since(t0);
+            ++step;
+            result.step_ms.push_back(ms);
+            const std::size_t items = task.items ? task.items(batches[b]) : batches[b].size();
+            run.add(e, ms, items);
+            window.add(e, ms, items);
+            if (!std::isfinite(e.loss.item())) {
+                save(epoch, b + 1);
+                throw Error("training diverged at step " + std::to_string(step) + " (loss is " +
+                            std::to_string(e.loss.item()) + "); try a smaller --lr or --clip");
+            }
+            const double rate = run.steps / std::max(1e-9, seconds_since(epoch_start));
+            const json w = window.summary();
+            if (bar.active() && (step % 5 == 0 || b + 1 == batches.size()))
+                bar.draw(epoch + 1, o.epochs, b + 1, batches.size(), rate, w["loss"], w["recon"], w["kl"], beta, "");
+            if (o.log_every && step % static_cast<long>(o.log_every) == 0) {
+                json line = {{"type", "step"}, {"step", step}, {"epoch", epoch + 1}, {"kl_weight", beta},
+                             {"ms_per_step", window.ms / window.steps},
+                             {task.item_name + "_per_s", 1e3 * window.items / std::max(1e-9, window.ms)}};
+                line.update(w);
+                if (metrics.is_open()) metrics << line.dump() << '\n' << std::flush;
+                if (!bar.active())
+                    std::cerr << "step " << step << "  epoch " << epoch + 1 << "  loss " << std::fixed << std::setprecision(3)
+                              << double(w["loss"]) << "  nll " << double(w["recon"]) << "  kl " << double(w["kl"])
+                              << "  w " << beta << "  " << std::setprecision(1) << window.ms / window.steps << " ms/step\n";
+                window = Running();
+            }
+            const bool budget = o.time_budget_s > 0 && seconds_since(start) >= o.time_budget_s;
+            const bool steps_done = o.max_steps > 0 && step >= o.max_steps;
+            if (stop_requested || budget || steps_done) {
+                result.interrupted = stop_requested;
+                result.stopped_early = !stop_requested;
+                if (b + 1 < batches.size()) {  // mid-epoch: save the position and leave
+                    bar.finish();
+                    save(epoch, b + 1);
+                    finish_early(epoch, b + 1, batches.size());
+                    return result;
+                }
+                break;  // the epoch is complete: record and validate it as usual first
+            }
+        }
+        bar.finish();
+        json record = {{"type", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"kl_weight", o.kl.at(step)},
+                       {"train", run.summary()}, {"wall_s", seconds_since(epoch_start)}};
+        if (o.validate && task.validate) record["valid"] = task.validate();
+        result.history.push_back(record);
+        if (metrics.is_open()) metrics << record.dump() << '\n' << std::flush;
+        std::ostringstream line;
+        line << std::fixed << std::setprecision(3) << "epoch " << epoch + 1 << "/" << o.epochs << " (step " << step
+             << "): train nll " << double(record["train"]["recon"]) << " kl " << double(record["train"]["kl"]);
+        if (record.contains("valid") && record["valid"].contains("nll"))
+            line << " | valid nll " << double(record["valid"]["nll"]) << " kl " << double(record["valid"]["kl"]) << " -elbo "
+                 << double(record["valid"]["neg_elbo"]);
+        std::cerr << line.str() << "  [" << clock_text(seconds_since(epoch_start)) << "]\n";
+        save(epoch + 1, 0);
+        if (result.interrupted || result.stopped_early) {
+            finish_early(epoch + 1, 0, 1);
+            return result;
+        }
+    }
+    result.steps = step;
+    result.epochs = static_cast<double>(o.epochs);
+    result.train_seconds = seconds_since(start);
+    return result;
+}
+
+std::string plot_curves(const std::string& run_dir, std::string& why) {
+    const fs::path dir = run_dir, metrics = dir / "metrics.jsonl", data = dir / "curves.dat", png = dir / "curves.png";
+    std::ifstream in(metrics);
+    if (!in) {
+        why = "no " + metrics.string();
+        return "";
+    }
+    std::ofstream out(data);
+    out << "# step loss nll kl kl_weight\n";
+    std::size_t rows = 0;
+    for (std::string line; std::getline(in, line);) {
+        try {
+            const json j = json::parse(line);
+            if (j.value("type", "") != "step") continue;
+            out << j["step"] << ' ' << j["loss"] << ' ' << j["recon"] << ' ' << j["kl"] << ' ' << j["kl_weight"] << '\n';
+            ++rows;
+        } catch (const json::exception&) {
+        }
+    }
+    out.close();
+    if (rows < 2) {
+        why = "too few metrics lines to plot";
+        return "";
+    }
+    if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        why = "gnuplot is not installed (apt-get install gnuplot-nox)";
+        return "";
+    }
+    const fs::path script = dir / "curves.gp";
+    std::ofstream gp(script);
+    gp << "set terminal pngcairo size 1200,400 font 'sans,10'\n"
+       << "set output '" << png.string() << "'\n"
+       << "set multiplot layout 1,3\n"
+       << "set xlabel 'step'\nset grid\nset key top right\n"
+       << "set title 'loss and reconstruction (nats per example)'\n"
+       << "plot '" << data.string() << "' using 1:2 with lines lw 2 title 'loss (annealed)', '' using 1:3 with lines lw 2 title 'NLL'\n"
+       << "set title 'KL(q(z|x) || p(z)) (nats per example)'\n"
+       << "plot '" << data.string() << "' using 1:4 with lines lw 2 lc rgb '#c0392b' title 'KL'\n"
+       << "set title 'KL weight'\nset yrange [0:1.05]\n"
+       << "plot '" << data.string() << "' using 1:5 with lines lw 2 lc rgb '#27ae60' title 'beta'\n"
+       << "unset multiplot\n";
+    gp.close();
+    const std::string cmd = "gnuplot '" + script.string() + "' 2>&1";
+    if (std::system(cmd.c_str()) != 0 || !fs::exists(png)) {
+        why = "gnuplot failed (see " + script.string() + ")";
+        return "";
+    }
+    return png.string();
+}
+
+}  // namespace tapegrad::models::vae
