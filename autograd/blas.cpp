@@ -15,4 +15,15 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 void set_num_threads(int n) { openblas_set_num_threads(n); }
 int num_threads() { return openblas_get_num_threads(); }
 
+std::string core_name() { return openblas_get_corename(); }
+
+std::string kernel_advice() {
+    const std::string core = core_name();
+    if (__builtin_cpu_supports("avx512f") && core.find("kylake") == std::string::npos &&
+        core.find("ooper") == std::string::npos)  // SkylakeX and Cooperlake are OpenBLAS's AVX-512 kernels
+        return "OpenBLAS uses its " + core + " kernels on this AVX-512 CPU; set OPENBLAS_CORETYPE=SkylakeX "
+               "(scripts/demo and bench/run do) for about twice the matrix-product speed";
+    return "";
+}
+
 }  // namespace tapegrad::blas

@@ -3,6 +3,8 @@
 // xtensor-blas's (see docs/performance.md).
 #pragma once
 
+#include <string>
+
 namespace tapegrad::blas {
 
 // C[m, n] = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or X^T.
@@ -13,5 +15,13 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 // OpenBLAS's thread pool size (set once at start-up; 2 cores -> 1 or 2).
 void set_num_threads(int n);
 int num_threads();
+
+// The kernel family OpenBLAS picked at load time ("Haswell", "SkylakeX", ...).
+// OpenBLAS 0.3.21 does not recognise some AVX-512 CPUs (virtual machines report
+// generic models) and falls back to its AVX2 kernels, about half as fast on these
+// products; OPENBLAS_CORETYPE=SkylakeX set before start-up overrides that.
+std::string core_name();
+// A sentence to print when the kernels in use are slower than this CPU allows ("" otherwise).
+std::string kernel_advice();
 
 }  // namespace tapegrad::blas

@@ -25,6 +25,25 @@ float max(const float* x, std::size_t n) {
     return m;
 }
 
+float add_max(const float* b, float* x, std::size_t n) {
+    Batch mb(-std::numeric_limits<float>::infinity());
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) {
+        const Batch v = Batch::load_unaligned(x + i) + Batch::load_unaligned(b + i);
+        v.store_unaligned(x + i);
+        mb = xsimd::max(mb, v);
+    }
+    alignas(64) float lanes[W];
+    mb.store_aligned(lanes);
+    float m = -std::numeric_limits<float>::infinity();
+    for (float v : lanes) m = std::fmax(m, v);
+    for (; i < n; ++i) {
+        x[i] += b[i];
+        m = std::fmax(m, x[i]);
+    }
+    return m;
+}
+
 float sum(const float* x, std::size_t n) {
     Batch acc(0.0f);
     std::size_t i = 0;

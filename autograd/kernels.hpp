@@ -8,6 +8,8 @@
 namespace tapegrad::autograd::kernels {
 
 float max(const float* x, std::size_t n);
+// x[i] += b[i] for all i, and returns the max of the result.
+float add_max(const float* b, float* x, std::size_t n);
 float sum(const float* x, std::size_t n);
 // y[i] = exp(x[i] - shift) for all i, and returns the sum of the y[i]. y may be x.
 float exp_shift(const float* x, float shift, float* y, std::size_t n);

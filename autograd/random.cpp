@@ -68,31 +68,44 @@ void manual_seed(std::uint64_t seed) { generator().seed(seed); }
 SeedScope::SeedScope(std::uint64_t seed) : saved_(generator().state()) { generator().seed(seed); }
 SeedScope::~SeedScope() { generator().set_state(saved_); }
 
+// (Loops run over raw pointers, since an xarray's own iterator keeps a
+// multi-index and is many times slower, and on a local copy of the engine, which
+// the compiler can keep in registers, copied back at the end.)
 Array rand(const Shape& shape) {
     Array a = Array::from_shape(shape);
-    Generator& g = generator();
-    for (float& v : a) v = g.uniform();
+    Generator g = generator();
+    float* v = a.data();
+    for (std::size_t i = 0; i < a.size(); ++i) v[i] = g.uniform();
+    generator() = g;
     return a;
 }
 
 Array randn(const Shape& shape) {
     Array a = Array::from_shape(shape);
-    Generator& g = generator();
-    for (float& v : a) v = g.normal();
+    Generator g = generator();
+    float* v = a.data();
+    for (std::size_t i = 0; i < a.size(); ++i) v[i] = g.normal();
+    generator() = g;
     return a;
 }
 
 Array uniform(const Shape& shape, float lo, float hi) {
     Array a = Array::from_shape(shape);
-    Generator& g = generator();
-    for (float& v : a) v = lo + (hi - lo) * g.uniform();
+    Generator g = generator();
+    float* v = a.data();
+    for (std::size_t i = 0; i < a.size(); ++i) v[i] = lo + (hi - lo) * g.uniform();
+    generator() = g;
     return a;
 }
 
 Array bernoulli(const Shape& shape, float p) {
     Array a = Array::from_shape(shape);
-    Generator& g = generator();
-    for (float& v : a) v = g.uniform() < p ? 1.0f : 0.0f;
+    Generator g = generator();
+    float* v = a.data();
+    for (std::size_t i = 0; i < a.size(); ++i) v[i] = g.uniform();
+    generator() = g;
+#pragma omp simd
+    for (std::size_t i = 0; i < a.size(); ++i) v[i] = v[i] < p ? 1.0f : 0.0f;  // branch-free (see dropout_mask)
     return a;
 }
 

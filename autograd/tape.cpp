@@ -3,6 +3,10 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <chrono>
+#include <iomanip>
+#include <map>
 #include <ostream>
 
 #include "autograd/ops/detail.hpp"
@@ -63,6 +67,20 @@ void accumulate(Node& node, Array&& g, const char* op) {
     }
 }
 
+// The profiler's state (one per thread, like the tape).
+struct ProfileState {
+    bool on = false;
+    std::chrono::steady_clock::time_point last;
+    std::map<std::string, OpTime> ops;
+};
+ProfileState& profile() {
+    thread_local ProfileState p;
+    return p;
+}
+double ms_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
 std::string describe_input(const Node& n, std::uint64_t generation) {
     std::string s;
     if (!n.name.empty())
@@ -95,6 +113,13 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Backw
     auto out = std::make_shared<Node>();
     out->value = std::move(value);
     if (!any || !grad_enabled) return Tensor(std::move(out));
+    if (ProfileState& p = profile(); p.on) {
+        const auto now = std::chrono::steady_clock::now();
+        OpTime& t = p.ops[op];
+        t.forward_ms += std::chrono::duration<double, std::milli>(now - p.last).count();
+        ++t.calls;
+        p.last = now;
+    }
 
     Tape& tape = Tape::current();
     Entry e;
@@ -108,8 +133,16 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Backw
                         "this step, or detach() it to use it as a constant");
         e.inputs.push_back(t.node());
     }
+    const auto index = static_cast<std::int64_t>(tape.entries_.size());
+    for (const Tensor& t : inputs) {
+        Node& n = *t.node();
+        if (n.entry < 0 && n.requires_grad && n.first_use_generation != tape.generation_) {
+            n.first_use = index;
+            n.first_use_generation = tape.generation_;
+        }
+    }
     out->requires_grad = true;
-    out->entry = static_cast<std::int64_t>(tape.entries_.size());
+    out->entry = index;
     out->generation = tape.generation_;
     e.output = out;
     e.rule = std::move(rule);
@@ -153,6 +186,8 @@ void backward(const Tensor& root, Array seed) {
         Entry e = std::move(entries[static_cast<std::size_t>(i)]);  // freed at the end of the iteration
         Node& out = *e.output;
         if (!out.has_grad) continue;
+        const bool profiling = profile().on;
+        const auto started = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
         Step step(out.grad, out, e.inputs);
         detail::running_step = &step;
         Grads grads = e.rule(step);
@@ -167,10 +202,68 @@ void backward(const Tensor& root, Array seed) {
             Node& in = *e.inputs[j];
             if (in.requires_grad && grads[j].defined) accumulate(in, std::move(grads[j].value), e.op);
         }
+        // Leaves first used here have now received their last contribution.
+        for (std::size_t j = 0; j < e.inputs.size(); ++j) {
+            Node& in = *e.inputs[j];
+            bool seen = false;  // the same leaf twice in one op (mul(a, a)): call once
+            for (std::size_t k = 0; k < j; ++k) seen = seen || e.inputs[k].get() == &in;
+            if (!seen && in.grad_ready && in.has_grad && in.entry < 0 && in.first_use == i &&
+                in.first_use_generation == tape.generation_)
+                in.grad_ready();
+        }
+        if (profiling) profile().ops[e.op].backward_ms += ms_since(started);
     }
+    if (profile().on) profile().last = std::chrono::steady_clock::now();
+}
+
+void Profiler::enable(bool on) {
+    profile().on = on;
+    profile().last = std::chrono::steady_clock::now();
+}
+bool Profiler::enabled() { return profile().on; }
+void Profiler::reset() {
+    profile().ops.clear();
+    profile().last = std::chrono::steady_clock::now();
+}
+
+void Profiler::mark() { profile().last = std::chrono::steady_clock::now(); }
+
+void Profiler::add(const std::string& name, double ms) {
+    if (!profile().on) return;
+    OpTime& t = profile().ops[name];
+    ++t.calls;
+    t.backward_ms += ms;
+}
+
+std::vector<OpTime> Profiler::report() {
+    std::vector<OpTime> out;
+    for (auto& [name, t] : profile().ops) {
+        OpTime o = t;
+        o.op = name;
+        out.push_back(o);
+    }
+    std::sort(out.begin(), out.end(), [](const OpTime& a, const OpTime& b) {
+        return a.forward_ms + a.backward_ms > b.forward_ms + b.backward_ms;
+    });
+    return out;
+}
+
+void Profiler::print(std::ostream& os, double steps) {
+    const auto rows = report();
+    double total = 0;
+    for (const auto& r : rows) total += r.forward_ms + r.backward_ms;
+    os << std::fixed << std::setprecision(2) << std::left << std::setw(34) << "op" << std::right << std::setw(8) << "calls"
+       << std::setw(12) << "forward ms" << std::setw(12) << "backward ms" << std::setw(8) << "share" << '\n';
+    for (const auto& r : rows)
+        os << std::left << std::setw(34) << r.op << std::right << std::setw(8) << r.calls / steps << std::setw(12)
+           << r.forward_ms / steps << std::setw(12) << r.backward_ms / steps << std::setw(7)
+           << 100.0 * (r.forward_ms + r.backward_ms) / std::max(total, 1e-9) << "%\n";
+    os << std::left << std::setw(42) << "total (per step)" << std::right << std::setw(24) << total / steps << '\n';
 }
 
 bool is_grad_enabled() { return grad_enabled; }
+
+void release_unused_memory() { malloc_trim(0); }
 
 NoGradGuard::NoGradGuard() : previous_(grad_enabled) { grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { grad_enabled = previous_; }

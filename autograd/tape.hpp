@@ -140,6 +140,11 @@ void backward(const Tensor& root, Array seed);
 
 bool is_grad_enabled();
 
+// Gives memory freed so far back to the operating system (glibc's malloc_trim):
+// worth calling once after loading data, whose many small temporary allocations
+// would otherwise stay mapped as holes the tensors of training cannot reuse.
+void release_unused_memory();
+
 // While alive, ops record nothing (evaluation, sampling, optimiser updates).
 class NoGradGuard {
 public:
@@ -150,6 +155,29 @@ public:
 
 private:
     bool previous_;
+};
+
+// Where a step's time goes, per op name: forward (the time since the previous
+// entry was recorded, i.e. the op's computation and the model code around it) and
+// backward (the rule and the accumulation of its gradients). Off by default; when
+// off it costs one branch per record() and per sweep step.
+struct OpTime {
+    std::string op;
+    std::size_t calls = 0;
+    double forward_ms = 0, backward_ms = 0;
+};
+class Profiler {
+public:
+    static void enable(bool on = true);
+    static bool enabled();
+    static void reset();
+    // Starts the clock for the next op's forward time (call at the top of a step,
+    // so that batch building is not charged to the first op).
+    static void mark();
+    // Charges time spent outside the tape (an optimiser step) to a named row.
+    static void add(const std::string& name, double ms);
+    static std::vector<OpTime> report();  // sorted by total time, largest first
+    static void print(std::ostream& os, double steps = 1.0);  // a table, per step when steps > 1
 };
 
 // Throws away whatever the current tape holds when the scope ends (e.g. a

@@ -71,6 +71,11 @@ void Tensor::set_grad(Array g) {
     n.has_grad = true;
 }
 
+void Tensor::on_grad_ready(std::function<void()> hook) {
+    if (!is_leaf()) throw Error("on_grad_ready(): only leaves have a gradient that becomes complete");
+    checked().grad_ready = std::move(hook);
+}
+
 void Tensor::zero_grad() {
     Node& n = checked();
     n.grad = Array();

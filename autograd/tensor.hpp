@@ -3,6 +3,7 @@
 // Read next: tape.hpp (how ops record themselves), ops/*.hpp (the op set).
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -21,6 +22,12 @@ struct Node {
     std::int64_t entry = -1;        // index of the tape entry that produced this value; -1 for leaves
     std::uint64_t generation = 0;   // which tape `entry` belongs to (a cleared tape starts a new one)
     std::string name;               // shown when printing the tape; parameters carry their dotted name
+    // For leaves: the first tape entry that used this leaf. The reverse sweep adds
+    // the last contribution to its gradient there, so that is when the gradient is
+    // complete and grad_ready (if set) is called.
+    std::int64_t first_use = -1;
+    std::uint64_t first_use_generation = 0;
+    std::function<void()> grad_ready;
 };
 
 class Tensor {
@@ -43,6 +50,10 @@ public:
     Array& mutable_grad();      // for gradient clipping and tests
     void set_grad(Array grad);  // sets the gradient outright (same shape as the value)
     void zero_grad();           // drops the gradient, as PyTorch's zero_grad(set_to_none=True)
+    // For a leaf: `hook` runs inside backward() as soon as this leaf's gradient is
+    // complete (the sweep has passed its every use), e.g. to update it and free
+    // the gradient at once (Optimizer::fuse_with_backward). An empty hook removes it.
+    void on_grad_ready(std::function<void()> hook);
 
     const std::string& name() const;
     Tensor& set_name(std::string name);

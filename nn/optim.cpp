@@ -15,6 +15,26 @@ Optimizer::Optimizer(std::vector<Tensor> params, float lr_) : lr(lr_), params_(s
     }
 }
 
+Optimizer::~Optimizer() {
+    for (Tensor& p : params_) p.on_grad_ready({});  // hooks must not outlive the optimiser
+}
+
+void Optimizer::step() {
+    autograd::NoGradGuard no_grad;
+    start();
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        if (params_[i].has_grad()) update(i);
+}
+
+void Optimizer::fuse_with_backward() {
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        params_[i].on_grad_ready([this, i] {
+            autograd::NoGradGuard no_grad;
+            update(i);
+            params_[i].zero_grad();
+        });
+}
+
 void Optimizer::zero_grad() {
     for (Tensor& p : params_) p.zero_grad();
 }
@@ -49,36 +69,35 @@ SGD::SGD(std::vector<Tensor> params, const SGDOptions& o) : Optimizer(std::move(
         throw Error("SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
 }
 
-void SGD::step() {
-    autograd::NoGradGuard no_grad;
-    if (momentum_.empty()) momentum_.resize(params_.size());
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-        Tensor& p = params_[i];
-        if (!p.has_grad()) continue;
-        Array& w = p.mutable_value();
-        Array d = p.grad();
-        if (options.weight_decay != 0.0f) d += options.weight_decay * w;
-        if (options.momentum != 0.0f) {
-            Array& buf = momentum_[i];
-            if (!started_ || buf.size() != d.size())
-                buf = d;
-            else
-                buf = options.momentum * buf + (1.0f - options.dampening) * d;
-            if (options.nesterov)
-                d += options.momentum * buf;
-            else
-                d = buf;
-        }
-        w -= lr * d;
+void SGD::update(std::size_t i) {
+    if (momentum_.empty()) {
+        momentum_.resize(params_.size());
+        has_momentum_.assign(params_.size(), false);
     }
-    started_ = true;
+    Tensor& p = params_[i];
+    Array& w = p.mutable_value();
+    Array d = p.grad();
+    if (options.weight_decay != 0.0f) d += options.weight_decay * w;
+    if (options.momentum != 0.0f) {
+        Array& buf = momentum_[i];
+        if (!has_momentum_[i]) {
+            buf = d;  // the first update: the buffer starts as the gradient (as PyTorch)
+            has_momentum_[i] = true;
+        } else
+            buf = options.momentum * buf + (1.0f - options.dampening) * d;
+        if (options.nesterov)
+            d += options.momentum * buf;
+        else
+            d = buf;
+    }
+    w -= lr * d;
 }
 
 OptimizerState SGD::state() const {
     OptimizerState st;
-    if (options.momentum != 0.0f && started_)
-        for (std::size_t i = 0; i < params_.size(); ++i)
-            if (i < momentum_.size() && momentum_[i].dimension() > 0) st.emplace_back("momentum/" + key(i), momentum_[i]);
+    if (options.momentum != 0.0f)
+        for (std::size_t i = 0; i < momentum_.size(); ++i)
+            if (has_momentum_[i]) st.emplace_back("momentum/" + key(i), momentum_[i]);
     return st;
 }
 
@@ -88,7 +107,7 @@ void SGD::load_state(const OptimizerState& st) {
     momentum_.assign(params_.size(), Array());
     for (std::size_t i = 0; i < params_.size(); ++i) momentum_[i] = find(st, "momentum/" + key(i), params_[i].shape(), errors);
     throw_if(errors, "SGD");
-    started_ = true;
+    has_momentum_.assign(params_.size(), true);
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& o, bool decoupled)
@@ -103,32 +122,28 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& o, bool decoupled)
     }
 }
 
-void Adam::step() {
-    autograd::NoGradGuard no_grad;
-    ++step_;
+void Adam::update(std::size_t i) {
     const float b1 = options.beta1, b2 = options.beta2, wd = options.weight_decay;
     const float bc1 = 1.0f - std::pow(b1, static_cast<float>(step_));
     const float bc2_sqrt = std::sqrt(1.0f - std::pow(b2, static_cast<float>(step_)));
     const float step_size = lr / bc1;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-        Tensor& p = params_[i];
-        if (!p.has_grad()) continue;
-        float* w = p.mutable_value().data();
-        const float* g = p.grad().data();
-        float* m = m_[i].data();
-        float* v = v_[i].data();
-        const std::size_t n = p.size();
-        const float decay = decoupled_ ? 1.0f - lr * wd : 1.0f;
-        const float l2 = decoupled_ ? 0.0f : wd;
-        // One pass over the four arrays (memory-bound: the fewer passes the better).
+    Tensor& p = params_[i];
+    float* w = p.mutable_value().data();
+    const float* g = p.grad().data();
+    float* m = m_[i].data();
+    float* v = v_[i].data();
+    const std::size_t n = p.size();
+    const float decay = decoupled_ ? 1.0f - lr * wd : 1.0f;
+    const float l2 = decoupled_ ? 0.0f : wd;
+    const float eps = options.eps;
+    // One pass over the four arrays (memory-bound: the fewer passes the better).
 #pragma omp simd
-        for (std::size_t k = 0; k < n; ++k) {
-            const float wk = w[k] * decay;
-            const float gk = g[k] + l2 * wk;
-            m[k] = b1 * m[k] + (1.0f - b1) * gk;
-            v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
-            w[k] = wk - step_size * m[k] / (std::sqrt(v[k]) / bc2_sqrt + options.eps);
-        }
+    for (std::size_t k = 0; k < n; ++k) {
+        const float wk = w[k] * decay;
+        const float gk = g[k] + l2 * wk;
+        m[k] = b1 * m[k] + (1.0f - b1) * gk;
+        v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
+        w[k] = wk - step_size * m[k] / (std::sqrt(v[k]) / bc2_sqrt + eps);
     }
 }
 
@@ -160,7 +175,7 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
     double total = 0.0;
     for (const Tensor& p : params)
         if (p.has_grad())
-            for (float g : p.grad()) total += static_cast<double>(g) * g;
+            for (std::size_t i = 0; i < p.size(); ++i) total += static_cast<double>(p.grad().data()[i]) * p.grad().data()[i];
     const float norm = static_cast<float>(std::sqrt(total));
     const float coef = max_norm / (norm + 1e-6f);
     if (coef < 1.0f)

@@ -20,9 +20,23 @@ using OptimizerState = std::vector<std::pair<std::string, Array>>;
 class Optimizer {
 public:
     explicit Optimizer(std::vector<Tensor> params, float lr);
-    virtual ~Optimizer() = default;
-    virtual void step() = 0;
+    virtual ~Optimizer();
+    Optimizer(const Optimizer&) = delete;
+    Optimizer& operator=(const Optimizer&) = delete;
+
+    // Updates every parameter that has a gradient.
+    void step();
     void zero_grad();
+
+    // From now on, backward() itself updates each parameter the moment its gradient
+    // is complete and then drops that gradient, so the gradients of the whole model
+    // never exist at once (they are the model's size). Call begin_step() before each
+    // forward pass instead of step() after backward(). Same numbers as
+    // backward(); step(); zero_grad() with one backward() per step; not for gradient
+    // clipping or accumulation over several backward() calls, which need every
+    // gradient first.
+    void fuse_with_backward();
+    void begin_step() { start(); }
     float lr;
     const std::vector<Tensor>& params() const { return params_; }
 
@@ -31,6 +45,9 @@ public:
     virtual void load_state(const OptimizerState& state) = 0;
 
 protected:
+    // A step is start() and then update(i) for each parameter with a gradient.
+    virtual void start() {}
+    virtual void update(std::size_t i) = 0;
     // A key per parameter for the state: its name, or "param<i>" when unnamed.
     std::string key(std::size_t i) const;
     std::vector<Tensor> params_;
@@ -48,14 +65,14 @@ struct SGDOptions {
 class SGD : public Optimizer {
 public:
     SGD(std::vector<Tensor> params, const SGDOptions& options);
-    void step() override;
     OptimizerState state() const override;
     void load_state(const OptimizerState& state) override;
     SGDOptions options;
 
 private:
-    std::vector<Array> momentum_;  // empty until the first step
-    bool started_ = false;
+    void update(std::size_t i) override;
+    std::vector<Array> momentum_;  // per parameter
+    std::vector<bool> has_momentum_;  // false until the parameter's first update
 };
 
 struct AdamOptions {
@@ -71,13 +88,14 @@ struct AdamOptions {
 class Adam : public Optimizer {
 public:
     Adam(std::vector<Tensor> params, const AdamOptions& options = {}, bool decoupled_weight_decay = false);
-    void step() override;
     OptimizerState state() const override;
     void load_state(const OptimizerState& state) override;
     AdamOptions options;
     long steps() const { return step_; }
 
 private:
+    void start() override { ++step_; }
+    void update(std::size_t i) override;
     bool decoupled_;
     long step_ = 0;
     std::vector<Array> m_, v_;

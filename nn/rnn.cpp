@@ -52,7 +52,7 @@ Tensor final_states(const Tensor& out, const std::vector<std::size_t>& lengths, 
         const std::size_t len = lengths.empty() ? T : lengths[b];
         rows(b) = static_cast<std::int64_t>(b * T + (reverse ? 0 : len - 1));
     }
-    return gather(reshape(out, {static_cast<long>(B * T), -1}), rows);
+    return take_rows(out, rows);
 }
 
 // 1 where step t is inside sequence b, as [B, 1] for the composed reference path.

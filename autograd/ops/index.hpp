@@ -11,6 +11,11 @@ namespace tapegrad::autograd {
 // (the padding row of an embedding).
 Tensor gather(const Tensor& table, const Indices& ids, std::int64_t skip_id = -1);
 
+// Rows of x seen as a matrix [prod(leading axes), last axis], picked by `rows`
+// (1-D): x [B, T, H] with rows b*T + t -> [len(rows), H]. Same as
+// gather(reshape(x, {-1, H}), rows) without copying x first. Backward: scatter-add.
+Tensor take_rows(const Tensor& x, const Indices& rows);
+
 // y = condition ? a : b, element-wise, where condition is any nonzero value (a
 // constant 0/1 tensor, as PyTorch's bool tensors); all three broadcast together.
 // The condition receives no gradient.

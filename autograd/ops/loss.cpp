@@ -117,27 +117,28 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
     // The logits, shared with the backward rule, which overwrites them (it runs once).
     auto z = std::make_shared<Array>(Array::from_shape({N, V}));
     const std::size_t counted = check_targets("linear_cross_entropy", *z, targets, ignore_index);
-    float beta = 0.0f;
-    if (bias.defined()) {
-        for (std::size_t n = 0; n < N; ++n) std::copy(bias.value().begin(), bias.value().end(), z->data() + n * V);
-        beta = 1.0f;
-    }
     blas::sgemm(false, true, static_cast<int>(N), static_cast<int>(V), static_cast<int>(H), 1.0f, X.data(), static_cast<int>(H),
-                Wt.data(), static_cast<int>(H), beta, z->data(), static_cast<int>(V));
-    // Per row: e = exp(z - max) (kept in place of z), lse = max + log sum e.
+                Wt.data(), static_cast<int>(H), 0.0f, z->data(), static_cast<int>(V));
+    // Per row: add the bias while finding the max, then e = exp(z - max) in place of z,
+    // lse = max + log sum e. Two passes over the row instead of four.
+    const float* b = bias.defined() ? bias.value().data() : nullptr;
     std::vector<float> rows(N, 0.0f), inv_sum(N, 0.0f);
     for (std::size_t n = 0; n < N; ++n) {
         const std::int64_t t = targets.data()[n];
         if (t == ignore_index) continue;
         float* zn = z->data() + n * V;
-        const float m = kernels::max(zn, V);
+        const float m = b ? kernels::add_max(b, zn, V) : kernels::max(zn, V);
         const float target_logit = zn[t];
         const float s = kernels::exp_shift(zn, m, zn, V);
         rows[n] = m + std::log(s) - target_logit;
         inv_sum[n] = 1.0f / s;
     }
-    auto rule = [z, targets, reduction, ignore_index, counted, N, H, V, inv_sum = std::move(inv_sum)](Step& s) -> Grads {
-        // dz = g_n (e / sum - onehot), written over e.
+    const bool has_bias = bias.defined();
+    auto rule = [z, targets, reduction, ignore_index, counted, N, H, V, has_bias, inv_sum = std::move(inv_sum)](Step& s) -> Grads {
+        // dz = g_n (e / sum - onehot), written over e; the bias gradient (column
+        // sums of dz) is gathered in the same pass, while each row is in cache.
+        const bool want_db = has_bias && s.needs_grad(2);
+        Array db = want_db ? zeros({V}) : Array();
         for (std::size_t n = 0; n < N; ++n) {
             float* dz = z->data() + n * V;
             const std::int64_t t = targets.data()[n];
@@ -148,6 +149,7 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
             const float w = row_grad(s.grad, reduction, n, counted);
             kernels::scale(w * inv_sum[n], dz, V);
             dz[t] -= w;
+            if (want_db) kernels::axpy(1.0f, dz, db.data(), V);
         }
         const int n_ = static_cast<int>(N), h_ = static_cast<int>(H), v_ = static_cast<int>(V);
         Grads g;
@@ -165,14 +167,11 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
         } else {
             g.add(none);
         }
-        if (s.num_inputs() == 3) {
-            if (s.needs_grad(2)) {
-                Array db = zeros({V});
-                add_column_sums(z->data(), N, V, db.data());
+        if (has_bias) {
+            if (want_db)
                 g.add(std::move(db));
-            } else {
+            else
                 g.add(none);
-            }
         }
         z->resize({0});  // the logits are spent: free them now, not when the tape is cleared
         return g;

@@ -246,6 +246,7 @@ int main(int argc, char** argv) {
             opt.batch_size = batch_size ? batch_size : (model == "text" ? 32 : 128);
             std::cout << "tapegrad-vae train: " << model << " model, KL schedule " << opt.kl.describe() << ", run folder "
                       << run_dir << "\n";
+            if (const std::string advice = blas::kernel_advice(); !advice.empty()) std::cout << "note: " << advice << "\n";
             TrainResult r;
             if (model == "text") {
                 // On resume the vocabulary and configuration come from the checkpoint.

@@ -126,39 +126,48 @@ std::size_t TextBatch::tokens() const {
 
 SentenceDataset::SentenceDataset(const std::vector<Tokens>& sentences, const Vocabulary& vocab, std::size_t max_length) {
     if (max_length < 1) throw Error("SentenceDataset: max_length must be at least 1");
-    sentences_.reserve(sentences.size());
+    offsets_.reserve(sentences.size() + 1);
+    offsets_.push_back(0);
     for (const Tokens& t : sentences) {
-        std::vector<std::int64_t> ids = vocab.encode(t);
-        Sentence s;
-        s.input.push_back(Vocabulary::sos);
-        s.input.insert(s.input.end(), ids.begin(), ids.end());
-        if (s.input.size() > max_length) s.input.resize(max_length);
-        s.target.assign(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), max_length - 1)));
-        s.target.push_back(Vocabulary::eos);
-        sentences_.push_back(std::move(s));
+        // <sos> + words is cut to max_length, so at most max_length - 1 words stay.
+        const std::size_t keep = std::min(t.size(), max_length - 1);
+        for (std::size_t k = 0; k < keep; ++k) words_.push_back(static_cast<std::int32_t>(vocab.id(t[k])));
+        offsets_.push_back(words_.size());
     }
+    words_.shrink_to_fit();
 }
 
-std::size_t SentenceDataset::tokens() const {
-    std::size_t n = 0;
-    for (const Sentence& s : sentences_) n += s.length();
-    return n;
+Sentence SentenceDataset::operator[](std::size_t i) const {
+    if (i >= size()) throw Error("SentenceDataset: sentence " + std::to_string(i) + " out of range");
+    Sentence s;
+    s.input.push_back(Vocabulary::sos);
+    for (std::size_t k = offsets_[i]; k < offsets_[i + 1]; ++k) {
+        s.input.push_back(words_[k]);
+        s.target.push_back(words_[k]);
+    }
+    s.target.push_back(Vocabulary::eos);
+    return s;
 }
+
+std::size_t SentenceDataset::tokens() const { return words_.size() + size(); }
 
 TextBatch SentenceDataset::batch(const std::vector<std::size_t>& rows) const {
     TextBatch b;
     std::size_t T = 0;
     for (auto r : rows) {
-        if (r >= sentences_.size()) throw Error("SentenceDataset::batch: row " + std::to_string(r) + " out of range");
-        T = std::max(T, sentences_[r].length());
+        if (r >= size()) throw Error("SentenceDataset::batch: row " + std::to_string(r) + " out of range");
+        T = std::max(T, length(r));
     }
     b.inputs = xt::zeros<std::int64_t>({rows.size(), T});
     b.targets = xt::zeros<std::int64_t>({rows.size(), T});
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        const Sentence& s = sentences_[rows[i]];
-        std::copy(s.input.begin(), s.input.end(), b.inputs.data() + i * T);
-        std::copy(s.target.begin(), s.target.end(), b.targets.data() + i * T);
-        b.lengths.push_back(s.length());
+        const std::size_t from = offsets_[rows[i]], n = offsets_[rows[i] + 1] - from;
+        std::int64_t* in = b.inputs.data() + i * T;
+        std::int64_t* out = b.targets.data() + i * T;
+        in[0] = Vocabulary::sos;
+        for (std::size_t k = 0; k < n; ++k) in[k + 1] = out[k] = words_[from + k];
+        out[n] = Vocabulary::eos;
+        b.lengths.push_back(n + 1);
     }
     b.rows = rows;
     return b;
@@ -179,7 +188,7 @@ std::vector<std::vector<std::size_t>> plan_batches(const SentenceDataset& data, 
         for (std::size_t p = 0; p < rows.size(); p += pool) {
             auto end = rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), p + pool));
             std::stable_sort(rows.begin() + static_cast<std::ptrdiff_t>(p), end,
-                             [&](auto a, auto b) { return data[a].length() < data[b].length(); });
+                             [&](auto a, auto b) { return data.length(a) < data.length(b); });
         }
     }
     std::vector<std::vector<std::size_t>> batches;

@@ -67,18 +67,23 @@ struct TextBatch {
     std::size_t tokens() const;        // sum of lengths
 };
 
+// Sentences stored compactly: the kept words of all sentences in one int32 buffer
+// (4 bytes a token; input and target are built from the same words when batched).
 class SentenceDataset {
 public:
     SentenceDataset() = default;
     SentenceDataset(const std::vector<Tokens>& sentences, const Vocabulary& vocab, std::size_t max_length);
-    std::size_t size() const { return sentences_.size(); }
-    const Sentence& operator[](std::size_t i) const { return sentences_[i]; }
+    std::size_t size() const { return offsets_.empty() ? 0 : offsets_.size() - 1; }
+    // Target tokens of sentence i (its kept words + <eos>) = decoder steps.
+    std::size_t length(std::size_t i) const { return offsets_[i + 1] - offsets_[i] + 1; }
+    Sentence operator[](std::size_t i) const;
     std::size_t tokens() const;  // all target tokens
     // The sentences `rows`, padded to the longest of them.
     TextBatch batch(const std::vector<std::size_t>& rows) const;
 
 private:
-    std::vector<Sentence> sentences_;
+    std::vector<std::int32_t> words_;    // kept words (cut to max_length - 1) of every sentence
+    std::vector<std::size_t> offsets_;   // sentence i: words_[offsets_[i] .. offsets_[i + 1])
 };
 
 // The order of an epoch: rows cut into batches of batch_size (the last may be

@@ -66,9 +66,9 @@ SentenceVAE::SentenceVAE(const SentenceVAEConfig& c)
     register_module("to_vocab", to_vocab);
 }
 
-Normal SentenceVAE::encode(const TextBatch& b) const {
+Normal SentenceVAE::encode(const TextBatch& b, const Tensor& embedded) const {
     const std::size_t B = b.size();
-    const Tensor emb = embedding(b.inputs);                               // [B, T, E]
+    const Tensor emb = embedded.defined() ? embedded : embedding(b.inputs);  // [B, T, E]
     const RNNResult r = run(*encoder, emb, b.lengths, Tensor(), Tensor());
     // Final states of every layer and direction side by side: [L*D, B, H] -> [B, L*D*H].
     const Tensor h = reshape(transpose(r.h, {1, 0, 2}), {static_cast<long>(B), -1});
@@ -85,12 +85,17 @@ DecoderState SentenceVAE::initial_state(const Tensor& z) const {
     return s;
 }
 
-Tensor SentenceVAE::decoder_hidden(const TextBatch& b, const Tensor& z) const {
+Tensor SentenceVAE::decoder_hidden(const TextBatch& b, const Tensor& z, const Tensor& embedded) const {
     const std::size_t B = b.size(), T = b.inputs.shape()[1];
-    Indices tokens = b.inputs;
-    if (is_training() && config.word_dropout > 0.0f)
-        tokens = nn::word_dropout(tokens, config.word_dropout, Vocabulary::unk, {Vocabulary::sos, Vocabulary::pad});
-    const Tensor emb = nn::embedding_dropout(embedding(tokens), config.embedding_dropout, is_training());  // [B, T, E]
+    Tensor looked_up = embedded;
+    if (is_training() && config.word_dropout > 0.0f) {
+        const Indices tokens =
+            nn::word_dropout(b.inputs, config.word_dropout, Vocabulary::unk, {Vocabulary::sos, Vocabulary::pad});
+        looked_up = embedding(tokens);
+    } else if (!looked_up.defined()) {
+        looked_up = embedding(b.inputs);
+    }
+    const Tensor emb = nn::embedding_dropout(looked_up, config.embedding_dropout, is_training());  // [B, T, E]
     const DecoderState s0 = initial_state(z);
     const RNNResult r = run(*decoder, emb, b.lengths, s0.h, s0.c);        // output [B, T, H]
     // Only real positions go on to the vocabulary projection.
@@ -98,7 +103,7 @@ Tensor SentenceVAE::decoder_hidden(const TextBatch& b, const Tensor& z) const {
     std::size_t n = 0;
     for (std::size_t i = 0; i < B; ++i)
         for (std::size_t t = 0; t < b.lengths[i]; ++t) rows(n++) = static_cast<std::int64_t>(i * T + t);
-    return gather(reshape(r.output, {static_cast<long>(B * T), -1}), rows);  // [N, H]
+    return take_rows(r.output, rows);  // [N, H]
 }
 
 Indices SentenceVAE::flat_targets(const TextBatch& b) const {
@@ -111,17 +116,22 @@ Indices SentenceVAE::flat_targets(const TextBatch& b) const {
 }
 
 Tensor SentenceVAE::token_nll(const TextBatch& b, const Tensor& z) const {
-    return linear_cross_entropy(decoder_hidden(b, z), to_vocab.weight, to_vocab.bias, flat_targets(b), Reduction::none);
+    return linear_cross_entropy(decoder_hidden(b, z, Tensor()), to_vocab.weight, to_vocab.bias, flat_targets(b),
+                                Reduction::none);
 }
 
-Tensor SentenceVAE::total_nll(const TextBatch& b, const Tensor& z) const {
-    return linear_cross_entropy(decoder_hidden(b, z), to_vocab.weight, to_vocab.bias, flat_targets(b), Reduction::sum);
+Tensor SentenceVAE::total_nll(const TextBatch& b, const Tensor& z, const Tensor& embedded) const {
+    return linear_cross_entropy(decoder_hidden(b, z, embedded), to_vocab.weight, to_vocab.bias, flat_targets(b),
+                                Reduction::sum);
 }
 
 ELBO SentenceVAE::loss(const TextBatch& b, float beta, float free_bits) const {
-    const Normal q = encode(b);
+    // Encoder and decoder read the same embedded sentence: one lookup, and one
+    // [V, E] gradient instead of two.
+    const Tensor embedded = embedding(b.inputs);
+    const Normal q = encode(b, embedded);
     const Tensor z = config.variational ? q.rsample() : q.loc;
-    const Tensor recon = total_nll(b, z);
+    const Tensor recon = total_nll(b, z, embedded);
     if (!config.variational) {
         ELBO e;
         e.recon = recon;

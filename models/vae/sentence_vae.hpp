@@ -41,13 +41,14 @@ class SentenceVAE : public nn::Module {
 public:
     explicit SentenceVAE(const SentenceVAEConfig& config);
 
-    // q(z|x) for a batch: [B, Z].
-    nn::dist::Normal encode(const data::TextBatch& batch) const;
+    // q(z|x) for a batch: [B, Z]. `embedded` may pass embedding(batch.inputs) when
+    // the caller has it already.
+    nn::dist::Normal encode(const data::TextBatch& batch, const Tensor& embedded = Tensor()) const;
     // -log p(target token | z, previous tokens) at every real position [N], ordered
     // sentence by sentence (sentence 0's tokens, then sentence 1's, ...).
     Tensor token_nll(const data::TextBatch& batch, const Tensor& z) const;
     // The same summed over the batch (a scalar).
-    Tensor total_nll(const data::TextBatch& batch, const Tensor& z) const;
+    Tensor total_nll(const data::TextBatch& batch, const Tensor& z, const Tensor& embedded = Tensor()) const;
     // -ELBO of a batch with KL weight beta (and optional free bits).
     ELBO loss(const data::TextBatch& batch, float beta = 1.0f, float free_bits = 0.0f) const;
 
@@ -63,7 +64,9 @@ public:
     nn::Linear to_vocab;
 
 private:
-    Tensor decoder_hidden(const data::TextBatch& batch, const Tensor& z) const;  // [N, H] at real positions
+    // [N, H] at real positions; `embedded` (embedding of batch.inputs) is reused
+    // when word dropout does not change the decoder's tokens.
+    Tensor decoder_hidden(const data::TextBatch& batch, const Tensor& z, const Tensor& embedded) const;
     Indices flat_targets(const data::TextBatch& batch) const;                     // [N]
 };
 

@@ -71,7 +71,7 @@ TrainTask sentence_task(SentenceVAE& model, const data::Vocabulary& vocab, const
     };
     t.items = [&train](const std::vector<std::size_t>& rows) {
         std::size_t n = 0;
-        for (auto r : rows) n += train[r].length();
+        for (auto r : rows) n += train.length(r);
         return n;
     };
     if (valid)

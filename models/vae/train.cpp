@@ -159,6 +159,10 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
     if (!task.model || !task.plan || !task.loss) throw Error("train: the task needs a model, a plan and a loss");
     nn::Module& model = *task.model;
     nn::Adam optimizer(model.parameters(), {.lr = o.lr});
+    // Without clipping, each parameter is updated during backward() as soon as its
+    // gradient is complete (same numbers, far less memory); clipping needs them all.
+    const bool fused = o.clip_norm <= 0.0f;
+    if (fused) optimizer.fuse_with_backward();
     TrainResult result;
     const fs::path dir = o.run_dir;
     const fs::path ckpt = dir / "checkpoint.npz", metrics_path = dir / "metrics.jsonl";
@@ -218,11 +222,14 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
         for (std::size_t b = batch_at; b < batches.size(); ++b) {
             const float beta = o.kl.at(step);
             const auto t0 = Clock::now();
+            if (fused) optimizer.begin_step();
             const ELBO e = task.loss(batches[b], beta);
-            optimizer.zero_grad();
             e.loss.backward();
-            if (o.clip_norm > 0.0f) nn::clip_grad_norm(optimizer.params(), o.clip_norm);
-            optimizer.step();
+            if (!fused) {
+                nn::clip_grad_norm(optimizer.params(), o.clip_norm);
+                optimizer.step();
+                optimizer.zero_grad();
+            }
             const double ms = 1e3 * seconds_since(t0);
             ++step;
             result.step_ms.push_back(ms);

@@ -24,8 +24,9 @@ Tensor mean_over_first_axis(const Tensor& t) { return mean(t, 0); }
 
 Normal::Normal(Tensor l, Tensor s) : loc(std::move(l)), scale(std::move(s)) {
     same_shape("Normal", loc, scale);
-    for (float v : scale.value())
-        if (!(v > 0.0f)) throw Error("Normal: scale must be positive, found " + std::to_string(v));
+    const float* v = scale.value().data();
+    for (std::size_t i = 0; i < scale.size(); ++i)
+        if (!(v[i] > 0.0f)) throw Error("Normal: scale must be positive, found " + std::to_string(v[i]));
     log_scale = log(scale);
 }
 

@@ -67,3 +67,12 @@ TEST_CASE("dropout: a given mask scales, a probability draws from the seeded eng
     CHECK(std::all_of(y1.begin(), y1.end(), [](float v) { return v == 0.0f || v == doctest::Approx(1.0f / 0.75f); }));
     CHECK_THROWS_WITH_AS(dropout(a, 1.0f), doctest::Contains("must lie in [0, 1)"), Error);
 }
+
+TEST_CASE("take_rows: rows of the flattened leading axes, equal to gather after reshape, without the copy") {
+    const Array x = random_array({2, 3, 4}, 64);
+    Indices rows = {5, 0, 5, 2};
+    CHECK_ARRAY_EQ(take_rows(Tensor(x), rows).value(), gather(reshape(Tensor(x), {6, 4}), rows).value());
+    check_gradients([&](const Inputs& v) { return take_rows(v[0], rows); }, {x});
+    Indices bad = {6};
+    CHECK_THROWS_WITH_AS(take_rows(Tensor(x), bad), doctest::Contains("row 6 at position 0 is out of range for 6 rows"), Error);
+}

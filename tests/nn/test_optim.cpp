@@ -103,3 +103,48 @@ TEST_CASE("Adam: state round-trips, and a wrong state is refused with every prob
     Adam c({r});
     CHECK_THROWS_WITH_AS(c.load_state(st), doctest::Contains("w: saved shape [2, 2], parameter shape [3]"), Error);
 }
+
+TEST_CASE("Optimizer::fuse_with_backward: the same updates as step() after backward(), gradients dropped") {
+    autograd::manual_seed(8);
+    Linear a1(4, 3), a2(3, 2);
+    Linear b1(4, 3), b2(3, 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        b1.parameters()[i].mutable_value() = a1.parameters()[i].value();
+        b2.parameters()[i].mutable_value() = a2.parameters()[i].value();
+    }
+    auto params = [](Linear& x, Linear& y) {
+        auto p = x.parameters();
+        for (auto& t : y.parameters()) p.push_back(t);
+        return p;
+    };
+    Adam plain(params(a1, a2), {.lr = 0.05f});
+    Adam fused(params(b1, b2), {.lr = 0.05f});
+    fused.fuse_with_backward();
+    const Indices y = {0, 1, 1, 0};
+    for (int step = 0; step < 3; ++step) {
+        const Tensor x(autograd::randn({4, 4}));
+        autograd::cross_entropy(a2(autograd::relu(a1(x))), y).backward();
+        plain.step();
+        plain.zero_grad();
+        fused.begin_step();
+        autograd::cross_entropy(b2(autograd::relu(b1(x))), y).backward();
+        for (auto& p : params(b1, b2)) CHECK_FALSE(p.has_grad());  // updated and dropped inside backward()
+    }
+    auto pa = params(a1, a2), pb = params(b1, b2);
+    for (std::size_t i = 0; i < pa.size(); ++i) CHECK_CLOSE(pb[i].value(), pa[i].value(), 1e-6, 1e-7);
+}
+
+TEST_CASE("on_grad_ready: runs once the sweep has passed every use of a leaf") {
+    Tensor w(array({2.0f}), true);
+    int calls = 0;
+    float seen = 0;
+    w.on_grad_ready([&] {
+        ++calls;
+        seen = w.grad()(0);
+    });
+    Tensor h = w * w;            // first use: the hook fires after this entry's rule
+    Tensor y = autograd::sum(h * w + w);  // later uses contribute first (reverse order)
+    y.backward();
+    CHECK(calls == 1);
+    CHECK(seen == doctest::Approx(3 * 4.0f + 1));  // d(w^3 + w)/dw = 3 w^2 + 1
+}

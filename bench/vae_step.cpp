@@ -1,0 +1,154 @@
+// Times training steps of the two VAEs exactly as the PyTorch reference
+// (bench/reference in the shared folder) does: same architecture, batch size,
+// optimiser and sequence handling; the timed region is forward + loss + backward +
+// Adam step (+ reading the loss), with the batch already built; the first --warmup
+// steps are excluded. Prints a JSON record (median ms/step, throughput, peak RSS).
+//   build/bench/vae_step --model text --steps 300 --threads 2 [--profile]
+#include <CLI/CLI.hpp>
+#include <malloc.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "autograd/autograd.hpp"
+#include "models/data/images.hpp"
+#include "models/data/text.hpp"
+#include "models/vae/annealing.hpp"
+#include "models/vae/image_vae.hpp"
+#include "models/vae/sentence_vae.hpp"
+#include "nn/optim.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::models;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double peak_rss_mib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss / 1024.0;  // KiB on Linux
+}
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double quantile(std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    return v[static_cast<std::size_t>(q * (v.size() - 1))];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"time VAE training steps as the PyTorch reference does"};
+    std::string model = "text", data_dir, json_path;
+    std::size_t steps = 300, warmup = 20;
+    int threads = 2;
+    std::uint64_t seed = 1;
+    bool profile = false;
+    app.add_option("--model", model, "text or image")->check(CLI::IsMember({"text", "image"}));
+    app.add_option("--data", data_dir, "PTB folder (text) or Fashion-MNIST folder (image)");
+    app.add_option("--steps", steps, "steps in all")->capture_default_str();
+    app.add_option("--warmup", warmup, "steps excluded from the statistics")->capture_default_str();
+    app.add_option("--threads", threads, "OpenBLAS threads")->capture_default_str();
+    app.add_option("--seed", seed, "seed")->capture_default_str();
+    app.add_option("--json", json_path, "also write the record to this file");
+    app.add_flag("--profile", profile, "print where a step's time goes, per op");
+    CLI11_PARSE(app, argc, argv);
+    if (steps <= warmup) {
+        std::cerr << "--steps must exceed --warmup\n";
+        return 2;
+    }
+    blas::set_num_threads(threads);
+    autograd::manual_seed(seed);
+    const double rss_start = peak_rss_mib();
+
+    std::vector<double> times;
+    std::vector<std::size_t> items;
+    std::size_t parameters = 0;
+    float last_loss = 0;
+    auto timed = [&](auto&& step_fn, std::size_t n_items) {
+        if (times.size() + 1 == warmup + 1 && profile) {
+            autograd::Profiler::enable();
+            autograd::Profiler::reset();
+        }
+        autograd::Profiler::mark();
+        const auto t0 = Clock::now();
+        last_loss = step_fn();
+        times.push_back(ms_since(t0));
+        items.push_back(n_items);
+    };
+
+    try {
+        if (model == "text") {
+            if (data_dir.empty()) data_dir = std::string(std::getenv("TAPEGRAD_DATA") ? std::getenv("TAPEGRAD_DATA") : "data") + "/ptb";
+            data::Vocabulary vocab;
+            data::SentenceDataset set;
+            {  // the token strings are needed only to encode the sentences
+                const auto train = data::read_sentences(data_dir + "/ptb.train.txt");
+                vocab = data::Vocabulary::build(train, 2);
+                set = data::SentenceDataset(train, vocab, 60);
+            }
+            autograd::release_unused_memory();
+            if (const char* t = std::getenv("EXPERIMENT_MMAP_MB")) mallopt(M_MMAP_THRESHOLD, std::atoi(t) << 20);
+            models::vae::SentenceVAEConfig c;  // the reference's: embed 300, GRU 256, latent 16, embedding dropout 0.5
+            c.vocab = vocab.size();
+            models::vae::SentenceVAE vae(c);
+            parameters = vae.num_parameters();
+            nn::Adam adam(vae.parameters(), {.lr = 1e-3f});
+            adam.fuse_with_backward();  // the same updates as step() after backward(), with less memory
+            models::vae::KLSchedule kl;  // logistic, k 0.0025, x0 2500
+            const auto batches = data::plan_batches(set, 32, true, seed);
+            for (std::size_t s = 0; s < steps; ++s) {
+                const data::TextBatch b = set.batch(batches[s % batches.size()]);
+                timed([&] {
+                    adam.begin_step();  // Adam updates each parameter inside backward()
+                    const auto e = vae.loss(b, kl.at(static_cast<long>(s)));
+                    e.loss.backward();
+                    return e.loss.item();
+                }, b.tokens());
+            }
+        } else {
+            if (data_dir.empty()) data_dir = "/usr/share/datasets/fashion-mnist";
+            const data::ImageSet set = data::read_idx_split(data_dir, "train");
+            models::vae::ImageVAE vae(models::vae::ImageVAEConfig{});  // 784-400-20, Bernoulli
+            parameters = vae.num_parameters();
+            nn::Adam adam(vae.parameters(), {.lr = 1e-3f});
+            adam.fuse_with_backward();
+            const auto batches = data::plan_image_batches(set.count, 128, true, seed);
+            for (std::size_t s = 0; s < steps; ++s) {
+                const auto& rows = batches[s % batches.size()];
+                const autograd::Tensor x(data::image_batch(set, rows, data::Binarize::none, autograd::generator()));
+                timed([&] {
+                    adam.begin_step();
+                    const auto e = vae.loss(x, 1.0f);
+                    e.loss.backward();
+                    return e.loss.item();
+                }, rows.size());
+            }
+        }
+    } catch (const Error& e) {
+        std::cerr << "error: " << e.what() << '\n';
+        return 1;
+    }
+
+    const std::vector<double> t(times.begin() + static_cast<std::ptrdiff_t>(warmup), times.end());
+    const double total_ms = std::accumulate(t.begin(), t.end(), 0.0);
+    const double total_items = std::accumulate(items.begin() + static_cast<std::ptrdiff_t>(warmup), items.end(), 0.0);
+    nlohmann::json r = {{"impl", "tapegrad"}, {"model", model}, {"threads", threads}, {"steps", steps}, {"warmup", warmup},
+                        {"parameters", parameters}, {"median_ms", quantile(t, 0.5)}, {"mean_ms", total_ms / t.size()},
+                        {"p10_ms", quantile(t, 0.1)}, {"p90_ms", quantile(t, 0.9)},
+                        {"throughput", 1e3 * total_items / total_ms},
+                        {"throughput_unit", model == "text" ? "tokens/s" : "examples/s"},
+                        {"items_per_step", total_items / t.size()}, {"peak_rss_mib", peak_rss_mib()},
+                        {"rss_at_start_mib", rss_start}, {"last_loss", last_loss}};
+    std::cout << r.dump() << '\n';
+    if (!json_path.empty()) std::ofstream(json_path) << r.dump(1) << '\n';
+    if (profile) {
+        std::cerr << "\nper step, averaged over " << t.size() << " steps (forward: time since the previous op was recorded)\n";
+        autograd::Profiler::print(std::cerr, static_cast<double>(t.size()));
+    }
+    return 0;
+}
