@@ -97,6 +97,16 @@ struct Running {
         ms += step_ms;
         ++steps;
     }
+    json state() const { return {{"loss", loss}, {"recon", recon}, {"kl", kl}, {"examples", examples}, {"steps", steps}, {"items", items}, {"ms", ms}}; }
+    void restore(const json& j) {
+        loss = j.at("loss");
+        recon = j.at("recon");
+        kl = j.at("kl");
+        examples = j.at("examples");
+        steps = j.at("steps");
+        items = j.at("items");
+        ms = j.at("ms");
+    }
     json summary() const {
         const double n = std::max<std::size_t>(1, examples);
         return {{"loss", loss / n}, {"recon", recon / n}, {"kl", kl / n}, {"neg_elbo", (recon + kl) / n}};
@@ -171,18 +181,21 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
     // Where to start: a fresh run, or the position a checkpoint recorded.
     long step = 0;
     std::size_t epoch = 0, batch_at = 0;
+    json partial_epoch;  // the running sums of an epoch interrupted mid-way
     autograd::manual_seed(o.seed);
     if (o.resume) {
         if (o.run_dir.empty() || !fs::exists(ckpt)) throw Error("--resume: no checkpoint at " + ckpt.string());
-        const json meta = json::parse(nn::load_checkpoint(ckpt.string(), model, &optimizer));
+        const json meta = read_run_meta(o.run_dir);
         if (meta.value("model", "") != task.name)
             throw Error(ckpt.string() + " holds a " + meta.value("model", "?") + ", not a " + task.name);
+        nn::load_checkpoint(ckpt.string(), model, &optimizer);
         const json& t = meta.at("train");
         step = t.at("step");
         epoch = t.at("epoch");
         batch_at = t.at("batch");
         autograd::generator().set_state(t.at("rng"));
         result.history = t.value("history", json::array());
+        partial_epoch = t.value("epoch_sums", json());
         trim_metrics(metrics_path, step);
         std::cerr << "resuming " << ckpt.string() << " at step " << step << " (epoch " << epoch + 1 << ", batch " << batch_at
                   << ")\n";
@@ -190,6 +203,7 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
     std::ofstream metrics;
     if (!o.run_dir.empty()) metrics.open(metrics_path, o.resume ? std::ios::app : std::ios::trunc);
 
+    Running run;  // sums over the current epoch
     auto save = [&](std::size_t at_epoch, std::size_t at_batch) {
         if (o.run_dir.empty()) return;
         json meta = {{"model", task.name}, {"config", task.config}};
@@ -198,6 +212,7 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
                          {"batch", at_batch},
                          {"rng", autograd::generator().state()},
                          {"history", result.history},
+                         {"epoch_sums", at_batch > 0 ? run.state() : json()},
                          {"options", options_json(o)}};
         nn::save_checkpoint(ckpt.string(), model, &optimizer, meta.dump());
     };
@@ -217,7 +232,9 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
     for (; epoch < o.epochs; ++epoch, batch_at = 0) {
         // The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
         const auto batches = task.plan(o.seed * 1000003ULL + epoch);
-        Running run, window;
+        run = Running();
+        if (batch_at > 0 && !partial_epoch.is_null()) run.restore(partial_epoch);
+        Running window;
         const auto epoch_start = Clock::now();
         for (std::size_t b = batch_at; b < batches.size(); ++b) {
             const float beta = o.kl.at(step);

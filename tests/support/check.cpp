@@ -80,4 +80,31 @@ void check_gradients(const std::function<Tensor(const std::vector<Tensor>&)>& f,
     }
 }
 
+void check_module_gradients(nn::Module& module, const std::function<Tensor()>& loss, GradcheckOptions o,
+                            std::size_t per_parameter) {
+    using namespace autograd;
+    module.zero_grad();
+    loss().backward();
+    for (auto& [name, p] : module.named_parameters()) {
+        const std::size_t n = p.size();
+        const std::size_t count = std::min(n, per_parameter);
+        for (std::size_t c = 0; c < count; ++c) {
+            const std::size_t i = (2 * c + 1) * n / (2 * count);  // spread over the parameter
+            const float keep = p.value().data()[i];
+            auto at = [&](float v) {
+                NoGradGuard no_grad;
+                p.mutable_value().data()[i] = v;
+                const double l = loss().item();
+                p.mutable_value().data()[i] = keep;
+                return l;
+            };
+            const float up = static_cast<float>(keep + o.h), down = static_cast<float>(keep - o.h);
+            const double numeric = (at(up) - at(down)) / (double(up) - double(down));
+            const double analytic = p.has_grad() ? p.grad().data()[i] : 0.0;
+            INFO("parameter " << name << " element " << i << ": tape " << analytic << ", finite difference " << numeric);
+            CHECK(std::abs(analytic - numeric) <= o.atol + o.rtol * std::abs(numeric));
+        }
+    }
+}
+
 }  // namespace tapegrad::testing

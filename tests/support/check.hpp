@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "autograd/autograd.hpp"
+#include "nn/module.hpp"
 
 namespace tapegrad::testing {
 
@@ -43,6 +44,12 @@ struct GradcheckOptions {
 };
 void check_gradients(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Array>& inputs,
                      GradcheckOptions options = {});
+
+// The same check for a module's parameters: `loss` computes a scalar from the
+// module (it must be deterministic: draw noise under a SeedScope). Up to
+// `per_parameter` elements of each parameter are checked, spread over it.
+void check_module_gradients(nn::Module& module, const std::function<Tensor()>& loss, GradcheckOptions options = {},
+                            std::size_t per_parameter = 6);
 
 }  // namespace tapegrad::testing
 
