@@ -4,7 +4,8 @@
 # Packages needed to build and test.
 TAPEGRAD_BUILD_PACKAGES=(g++ meson ninja-build pkg-config ccache python3
     libxtensor-dev libxtensor-blas-dev libopenblas-dev doctest-dev zlib1g-dev
-    libcli11-dev nlohmann-json3-dev libstb-dev libbenchmark-dev python3-numpy)
+    libcli11-dev nlohmann-json3-dev libstb-dev libbenchmark-dev python3-numpy
+    dataset-fashion-mnist)
 
 # Installs whichever of the given packages are missing (apt-get, through sudo when
 # not root). Runs `apt-get update` once, and only when something is missing, so
