@@ -81,6 +81,18 @@ double ms_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
+// Leaves first used by entry i have received their last contribution once the
+// sweep is past i: call their grad_ready hooks (once per leaf).
+void notify_complete_leaves(const Entry& e, std::int64_t i, std::uint64_t generation) {
+    for (std::size_t j = 0; j < e.inputs.size(); ++j) {
+        Node& in = *e.inputs[j];
+        bool seen = false;  // the same leaf twice in one op (mul(a, a)): call once
+        for (std::size_t k = 0; k < j; ++k) seen = seen || e.inputs[k].get() == &in;
+        if (!seen && in.grad_ready && in.has_grad && in.entry < 0 && in.first_use == i && in.first_use_generation == generation)
+            in.grad_ready();
+    }
+}
+
 std::string describe_input(const Node& n, std::uint64_t generation) {
     std::string s;
     if (!n.name.empty())
@@ -163,6 +175,7 @@ void backward(const Tensor& root, Array seed) {
     Tape& tape = Tape::current();
     if (r.entry < 0) {  // a leaf: d(root)/d(root) is the seed itself
         accumulate(r, std::move(seed), "backward");
+        tape.clear();  // as every backward(): the tape is consumed
         return;
     }
     if (r.generation != tape.generation_)
@@ -185,7 +198,10 @@ void backward(const Tensor& root, Array seed) {
     for (std::int64_t i = r.entry; i >= 0; --i) {
         Entry e = std::move(entries[static_cast<std::size_t>(i)]);  // freed at the end of the iteration
         Node& out = *e.output;
-        if (!out.has_grad) continue;
+        if (!out.has_grad) {  // off the loss's path; leaves first used here are still complete now
+            notify_complete_leaves(e, i, tape.generation_);
+            continue;
+        }
         const bool profiling = profile().on;
         const auto started = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
         Step step(out.grad, out, e.inputs);
@@ -202,15 +218,7 @@ void backward(const Tensor& root, Array seed) {
             Node& in = *e.inputs[j];
             if (in.requires_grad && grads[j].defined) accumulate(in, std::move(grads[j].value), e.op);
         }
-        // Leaves first used here have now received their last contribution.
-        for (std::size_t j = 0; j < e.inputs.size(); ++j) {
-            Node& in = *e.inputs[j];
-            bool seen = false;  // the same leaf twice in one op (mul(a, a)): call once
-            for (std::size_t k = 0; k < j; ++k) seen = seen || e.inputs[k].get() == &in;
-            if (!seen && in.grad_ready && in.has_grad && in.entry < 0 && in.first_use == i &&
-                in.first_use_generation == tape.generation_)
-                in.grad_ready();
-        }
+        notify_complete_leaves(e, i, tape.generation_);
         if (profiling) profile().ops[e.op].backward_ms += ms_since(started);
     }
     if (profile().on) profile().last = std::chrono::steady_clock::now();

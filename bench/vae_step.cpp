@@ -48,7 +48,14 @@ int main(int argc, char** argv) {
     int threads = 2;
     std::uint64_t seed = 1;
     bool profile = false;
+    std::size_t batch_size = 0, hidden = 0, embed = 300, latent = 0, max_length = 60, min_count = 2;
     app.add_option("--model", model, "text or image")->check(CLI::IsMember({"text", "image"}));
+    app.add_option("--batch-size", batch_size, "batch size (default 32 text, 128 image)");
+    app.add_option("--hidden", hidden, "GRU / MLP hidden size (default 256 / 400)");
+    app.add_option("--embed", embed, "text: embedding size")->capture_default_str();
+    app.add_option("--latent", latent, "latent size (default 16 / 20)");
+    app.add_option("--max-length", max_length, "text: tokens per sentence incl. <s>")->capture_default_str();
+    app.add_option("--min-count", min_count, "text: occurrences a word needs to enter the vocabulary")->capture_default_str();
     app.add_option("--data", data_dir, "PTB folder (text) or Fashion-MNIST folder (image)");
     app.add_option("--steps", steps, "steps in all")->capture_default_str();
     app.add_option("--warmup", warmup, "steps excluded from the statistics")->capture_default_str();
@@ -67,7 +74,7 @@ int main(int argc, char** argv) {
 
     std::vector<double> times;
     std::vector<std::size_t> items;
-    std::size_t parameters = 0;
+    std::size_t parameters = 0, vocab_size = 0;
     float last_loss = 0;
     auto timed = [&](auto&& step_fn, std::size_t n_items) {
         if (times.size() + 1 == warmup + 1 && profile) {
@@ -88,19 +95,23 @@ int main(int argc, char** argv) {
             data::SentenceDataset set;
             {  // the token strings are needed only to encode the sentences
                 const auto train = data::read_sentences(data_dir + "/ptb.train.txt");
-                vocab = data::Vocabulary::build(train, 2);
-                set = data::SentenceDataset(train, vocab, 60);
+                vocab = data::Vocabulary::build(train, min_count);
+                set = data::SentenceDataset(train, vocab, max_length);
             }
             autograd::release_unused_memory();
             if (const char* t = std::getenv("EXPERIMENT_MMAP_MB")) mallopt(M_MMAP_THRESHOLD, std::atoi(t) << 20);
             models::vae::SentenceVAEConfig c;  // the reference's: embed 300, GRU 256, latent 16, embedding dropout 0.5
             c.vocab = vocab.size();
+            c.embed = embed;
+            if (hidden) c.hidden = hidden;
+            if (latent) c.latent = latent;
+            vocab_size = vocab.size();
             models::vae::SentenceVAE vae(c);
             parameters = vae.num_parameters();
             nn::Adam adam(vae.parameters(), {.lr = 1e-3f});
             adam.fuse_with_backward();  // the same updates as step() after backward(), with less memory
             models::vae::KLSchedule kl;  // logistic, k 0.0025, x0 2500
-            const auto batches = data::plan_batches(set, 32, true, seed);
+            const auto batches = data::plan_batches(set, batch_size ? batch_size : 32, true, seed);
             for (std::size_t s = 0; s < steps; ++s) {
                 const data::TextBatch b = set.batch(batches[s % batches.size()]);
                 timed([&] {
@@ -113,11 +124,14 @@ int main(int argc, char** argv) {
         } else {
             if (data_dir.empty()) data_dir = "/usr/share/datasets/fashion-mnist";
             const data::ImageSet set = data::read_idx_split(data_dir, "train");
-            models::vae::ImageVAE vae(models::vae::ImageVAEConfig{});  // 784-400-20, Bernoulli
+            models::vae::ImageVAEConfig c;  // 784-400-20, Bernoulli
+            if (hidden) c.hidden = hidden;
+            if (latent) c.latent = latent;
+            models::vae::ImageVAE vae(c);
             parameters = vae.num_parameters();
             nn::Adam adam(vae.parameters(), {.lr = 1e-3f});
             adam.fuse_with_backward();
-            const auto batches = data::plan_image_batches(set.count, 128, true, seed);
+            const auto batches = data::plan_image_batches(set.count, batch_size ? batch_size : 128, true, seed);
             for (std::size_t s = 0; s < steps; ++s) {
                 const auto& rows = batches[s % batches.size()];
                 const autograd::Tensor x(data::image_batch(set, rows, data::Binarize::none, autograd::generator()));
@@ -138,7 +152,8 @@ int main(int argc, char** argv) {
     const double total_ms = std::accumulate(t.begin(), t.end(), 0.0);
     const double total_items = std::accumulate(items.begin() + static_cast<std::ptrdiff_t>(warmup), items.end(), 0.0);
     nlohmann::json r = {{"impl", "tapegrad"}, {"model", model}, {"threads", threads}, {"steps", steps}, {"warmup", warmup},
-                        {"parameters", parameters}, {"median_ms", quantile(t, 0.5)}, {"mean_ms", total_ms / t.size()},
+                        {"parameters", parameters}, {"vocab", vocab_size}, {"blas_core", blas::core_name()},
+                        {"median_ms", quantile(t, 0.5)}, {"mean_ms", total_ms / t.size()},
                         {"p10_ms", quantile(t, 0.1)}, {"p90_ms", quantile(t, 0.9)},
                         {"throughput", 1e3 * total_items / total_ms},
                         {"throughput_unit", model == "text" ? "tokens/s" : "examples/s"},

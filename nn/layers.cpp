@@ -20,8 +20,9 @@ Tensor Linear::forward(const Tensor& x) const { return autograd::linear(x, weigh
 
 Embedding::Embedding(std::size_t num, std::size_t dim, std::int64_t pad)
     : num_embeddings(num), embedding_dim(dim), padding_idx(pad) {
-    if (pad >= static_cast<std::int64_t>(num))
-        throw Error("Embedding: padding_idx " + std::to_string(pad) + " is not a row of a table of " + std::to_string(num));
+    if (pad >= static_cast<std::int64_t>(num) || pad < -1)
+        throw Error("Embedding: padding_idx " + std::to_string(pad) + " is not a row of a table of " + std::to_string(num) +
+                    " (use -1 for none)");
     Array w = autograd::randn({num, dim});
     if (pad >= 0) xt::view(w, pad, xt::all()) = 0.0f;
     weight = register_parameter("weight", std::move(w));

@@ -21,7 +21,7 @@ public:
 };
 
 // A lookup table of vectors. Default init as PyTorch: N(0, 1). With a padding
-// index, that row starts at zero, reads as zero and never receives a gradient.
+// index (-1: none), that row starts at zero and never receives a gradient.
 class Embedding : public Module {
 public:
     Embedding(std::size_t num_embeddings, std::size_t embedding_dim, std::int64_t padding_idx = -1);

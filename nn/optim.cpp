@@ -1,5 +1,6 @@
 #include "nn/optim.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -30,8 +31,11 @@ void Optimizer::fuse_with_backward() {
     for (std::size_t i = 0; i < params_.size(); ++i)
         params_[i].on_grad_ready([this, i] {
             autograd::NoGradGuard no_grad;
+            const auto t = std::chrono::steady_clock::now();
             update(i);
             params_[i].zero_grad();
+            if (autograd::Profiler::enabled())  // shown as its own row, not inside the op that triggered it
+                autograd::Profiler::add("(optimiser update)", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
         });
 }
 
@@ -102,12 +106,22 @@ OptimizerState SGD::state() const {
 }
 
 void SGD::load_state(const OptimizerState& st) {
-    if (st.empty()) return;  // saved before the first step
+    // A parameter never updated before the save has no buffer (and starts afresh).
     std::string errors;
-    momentum_.assign(params_.size(), Array());
-    for (std::size_t i = 0; i < params_.size(); ++i) momentum_[i] = find(st, "momentum/" + key(i), params_[i].shape(), errors);
+    std::vector<Array> momentum(params_.size());
+    std::vector<bool> has(params_.size(), false);
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        for (const auto& [n, a] : st)
+            if (n == "momentum/" + key(i)) {
+                if (shape_of(a) != params_[i].shape())
+                    errors += "\n  " + n + ": saved shape " + shape_str(a.shape()) + ", parameter shape " +
+                              shape_str(params_[i].shape());
+                momentum[i] = a;
+                has[i] = true;
+            }
     throw_if(errors, "SGD");
-    has_momentum_.assign(params_.size(), true);
+    momentum_ = std::move(momentum);
+    has_momentum_ = std::move(has);
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& o, bool decoupled)

@@ -101,11 +101,20 @@ private:
     std::vector<Array> m_, v_;
 };
 
-// Loshchilov & Hutter 2019: Adam with decoupled weight decay (default 1e-2, as PyTorch).
+// Loshchilov & Hutter 2019: Adam with decoupled weight decay, p *= 1 - lr * wd
+// before the Adam step. Its own options, so the default decay (1e-2, as PyTorch)
+// stays when only some fields are given: AdamW(ps, {.lr = 3e-4f}).
+struct AdamWOptions {
+    float lr = 1e-3f;
+    float beta1 = 0.9f;
+    float beta2 = 0.999f;
+    float eps = 1e-8f;
+    float weight_decay = 1e-2f;
+};
 class AdamW : public Adam {
 public:
-    AdamW(std::vector<Tensor> params, AdamOptions options = {.lr = 1e-3f, .weight_decay = 1e-2f})
-        : Adam(std::move(params), options, true) {}
+    AdamW(std::vector<Tensor> params, const AdamWOptions& o = {})
+        : Adam(std::move(params), {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay}, true) {}
 };
 
 // Scales all gradients together so that their global L2 norm is at most max_norm.

@@ -9,13 +9,13 @@
 namespace tapegrad::autograd {
 
 // y[s] = T[ids[s]]          dT[v] = sum over s with ids[s] = v of g[s]
-Tensor gather(const Tensor& table, const Indices& ids, std::int64_t skip_id) {
+Tensor gather(const Tensor& table, const Indices& ids, std::int64_t no_grad_id) {
     const Array& T = table.value();
     if (T.dimension() < 1) throw Error("gather: the table must have at least one axis, got a 0-d tensor");
     const std::size_t V = T.shape()[0], D = V ? T.size() / V : 0;
     for (std::size_t k = 0; k < ids.size(); ++k) {
         const std::int64_t id = ids.data()[k];
-        if ((id < 0 || static_cast<std::size_t>(id) >= V) && id != skip_id)
+        if (id < 0 || static_cast<std::size_t>(id) >= V)
             throw Error("gather: id " + std::to_string(id) + " at position " + std::to_string(k) +
                         " is out of range for a table of " + std::to_string(V) + " rows (shape " +
                         shape_str(T.shape()) + ")");
@@ -23,18 +23,13 @@ Tensor gather(const Tensor& table, const Indices& ids, std::int64_t skip_id) {
     Shape out = shape_of(ids);
     for (std::size_t a = 1; a < T.dimension(); ++a) out.push_back(T.shape()[a]);
     Array y = Array::from_shape(out);
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-        const std::int64_t id = ids.data()[k];
-        if (id == skip_id)
-            std::memset(y.data() + k * D, 0, D * sizeof(float));
-        else
-            std::memcpy(y.data() + k * D, T.data() + static_cast<std::size_t>(id) * D, D * sizeof(float));
-    }
-    return record("gather", std::move(y), {table}, [ids, skip_id, D](Step& s) -> Grads {
+    for (std::size_t k = 0; k < ids.size(); ++k)
+        std::memcpy(y.data() + k * D, T.data() + static_cast<std::size_t>(ids.data()[k]) * D, D * sizeof(float));
+    return record("gather", std::move(y), {table}, [ids, no_grad_id, D](Step& s) -> Grads {
         Array dt = zeros(shape_of(s.input(0)));
         for (std::size_t k = 0; k < ids.size(); ++k) {
             const std::int64_t id = ids.data()[k];
-            if (id != skip_id) kernels::axpy(1.0f, s.grad.data() + k * D, dt.data() + static_cast<std::size_t>(id) * D, D);
+            if (id != no_grad_id) kernels::axpy(1.0f, s.grad.data() + k * D, dt.data() + static_cast<std::size_t>(id) * D, D);
         }
         return {std::move(dt)};
     });

@@ -7,9 +7,9 @@ namespace tapegrad::autograd {
 
 // Rows of `table` [V, D...] picked by `ids` (any shape S) -> [S..., D...].
 // The backward is a scatter-add into [V, D...]: a repeated id sums its gradients.
-// Ids must lie in [0, V); an id equal to `skip_id` (if >= 0) gets zeros and no gradient
-// (the padding row of an embedding).
-Tensor gather(const Tensor& table, const Indices& ids, std::int64_t skip_id = -1);
+// Ids must lie in [0, V); the row `no_grad_id` (if >= 0) is read like any other but
+// never receives a gradient (the padding row of an embedding, as in PyTorch).
+Tensor gather(const Tensor& table, const Indices& ids, std::int64_t no_grad_id = -1);
 
 // Rows of x seen as a matrix [prod(leading axes), last axis], picked by `rows`
 // (1-D): x [B, T, H] with rows b*T + t -> [len(rows), H]. Same as

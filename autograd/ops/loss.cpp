@@ -14,11 +14,12 @@ namespace tapegrad::autograd {
 namespace {
 
 // Checks [N, C] scores against [N] targets in [0, C) (or ignored); returns how many count.
-std::size_t check_targets(const char* op, const Array& scores, const Indices& targets, std::int64_t ignore) {
+std::size_t check_targets(const char* op, const Array& scores, const Indices& targets, std::int64_t ignore,
+                          std::size_t classes = 0) {
     if (scores.dimension() != 2 || targets.dimension() != 1 || targets.shape()[0] != scores.shape()[0])
         throw Error(std::string(op) + ": expected scores [N, C] and targets [N], got " + shape_str(scores.shape()) +
                     " and " + shape_str(targets.shape()));
-    const std::int64_t C = static_cast<std::int64_t>(scores.shape()[1]);
+    const std::int64_t C = static_cast<std::int64_t>(classes ? classes : scores.shape()[1]);
     std::size_t counted = 0;
     for (std::size_t n = 0; n < targets.size(); ++n) {
         const std::int64_t t = targets.data()[n];
@@ -114,25 +115,40 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
     const std::size_t N = X.shape()[0], H = X.shape()[1], V = Wt.shape()[0];
     if (bias.defined() && bias.shape() != Shape{V})
         throw Error("linear_cross_entropy: bias " + shape_str(bias.value().shape()) + " does not fit weight " + shape_str(Wt.shape()));
+    const float* b = bias.defined() ? bias.value().data() : nullptr;
+    const bool recording = is_grad_enabled() && (x.requires_grad() || weight.requires_grad() ||
+                                                 (bias.defined() && bias.requires_grad()));
+    // Logits of rows [from, from + n) into z (n x V), then per row: add the bias while
+    // finding the max, e = exp(z - max) in place, lse = max + log sum e.
+    std::vector<float> rows(N, 0.0f), inv_sum(N, 0.0f);
+    auto forward_rows = [&](std::size_t from, std::size_t n, float* z) {
+        blas::sgemm(false, true, static_cast<int>(n), static_cast<int>(V), static_cast<int>(H), 1.0f, X.data() + from * H,
+                    static_cast<int>(H), Wt.data(), static_cast<int>(H), 0.0f, z, static_cast<int>(V));
+        for (std::size_t r = 0; r < n; ++r) {
+            const std::size_t row = from + r;
+            const std::int64_t t = targets.data()[row];
+            if (t == ignore_index) continue;
+            float* zn = z + r * V;
+            const float m = b ? kernels::add_max(b, zn, V) : kernels::max(zn, V);
+            const float target_logit = zn[t];
+            const float s = kernels::exp_shift(zn, m, zn, V);
+            rows[row] = m + std::log(s) - target_logit;
+            inv_sum[row] = 1.0f / s;
+        }
+    };
+    if (!recording) {
+        // Nothing to differentiate (evaluation): blocks of rows through one small
+        // buffer, so memory stays bounded however many rows there are.
+        const std::size_t block = std::max<std::size_t>(1, (std::size_t{4} << 20) / std::max<std::size_t>(V, 1));
+        const std::size_t counted = check_targets("linear_cross_entropy", Array::from_shape({N, 0}), targets, ignore_index, V);
+        Array z = Array::from_shape({std::min(block, N), V});
+        for (std::size_t from = 0; from < N; from += block) forward_rows(from, std::min(block, N - from), z.data());
+        return Tensor(reduce_rows(rows, reduction, counted));
+    }
     // The logits, shared with the backward rule, which overwrites them (it runs once).
     auto z = std::make_shared<Array>(Array::from_shape({N, V}));
     const std::size_t counted = check_targets("linear_cross_entropy", *z, targets, ignore_index);
-    blas::sgemm(false, true, static_cast<int>(N), static_cast<int>(V), static_cast<int>(H), 1.0f, X.data(), static_cast<int>(H),
-                Wt.data(), static_cast<int>(H), 0.0f, z->data(), static_cast<int>(V));
-    // Per row: add the bias while finding the max, then e = exp(z - max) in place of z,
-    // lse = max + log sum e. Two passes over the row instead of four.
-    const float* b = bias.defined() ? bias.value().data() : nullptr;
-    std::vector<float> rows(N, 0.0f), inv_sum(N, 0.0f);
-    for (std::size_t n = 0; n < N; ++n) {
-        const std::int64_t t = targets.data()[n];
-        if (t == ignore_index) continue;
-        float* zn = z->data() + n * V;
-        const float m = b ? kernels::add_max(b, zn, V) : kernels::max(zn, V);
-        const float target_logit = zn[t];
-        const float s = kernels::exp_shift(zn, m, zn, V);
-        rows[n] = m + std::log(s) - target_logit;
-        inv_sum[n] = 1.0f / s;
-    }
+    forward_rows(0, N, z->data());
     const bool has_bias = bias.defined();
     auto rule = [z, targets, reduction, ignore_index, counted, N, H, V, has_bias, inv_sum = std::move(inv_sum)](Step& s) -> Grads {
         // dz = g_n (e / sum - onehot), written over e; the bias gradient (column

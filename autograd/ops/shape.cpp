@@ -135,7 +135,7 @@ Tensor squeeze(const Tensor& a, int axis) {
 }
 
 Tensor unsqueeze(const Tensor& a, int axis) {
-    const std::size_t ax = detail::normalize_axis(axis < 0 ? axis : axis, a.ndim() + 1, "unsqueeze");
+    const std::size_t ax = detail::normalize_axis(axis, a.ndim() + 1, "unsqueeze");
     std::vector<long> out;
     for (std::size_t i = 0; i < a.ndim(); ++i) out.push_back(static_cast<long>(a.value().shape()[i]));
     out.insert(out.begin() + static_cast<std::ptrdiff_t>(ax), 1);

@@ -118,6 +118,7 @@ Tensor Categorical::entropy() const {
 }
 
 Indices Categorical::sample() const {
+    NoGradGuard no_grad;
     Shape batch = logits.shape();
     const std::size_t K = batch.back();
     batch.pop_back();

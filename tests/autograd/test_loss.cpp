@@ -92,3 +92,19 @@ TEST_CASE("linear_cross_entropy: equals cross_entropy(linear(...)), values and g
     CHECK_THROWS_WITH_AS(linear_cross_entropy(Tensor(x), Tensor(zeros({7, 3})), Tensor(), t),
                          doctest::Contains("input [5, 4] does not fit weight [7, 3]"), Error);
 }
+
+TEST_CASE("linear_cross_entropy: without gradients it works in blocks and gives the same values") {
+    const Array x = random_array({300, 8}, 100), w = random_array({20000, 8}, 101), b = random_array({20000}, 102);
+    Indices t = Indices::from_shape({300});
+    for (std::size_t i = 0; i < 300; ++i) t(i) = static_cast<std::int64_t>((i * 7919) % 20000);
+    t(5) = -100;
+    const Array recorded = linear_cross_entropy(Tensor(x, true), Tensor(w), Tensor(b), t, Reduction::none).value();
+    Tape::current().clear();
+    NoGradGuard no_grad;
+    const Array blocked = linear_cross_entropy(Tensor(x), Tensor(w), Tensor(b), t, Reduction::none).value();
+    CHECK_CLOSE(blocked, recorded, 1e-6, 1e-6);
+    CHECK(linear_cross_entropy(Tensor(x), Tensor(w), Tensor(b), t).item() == doctest::Approx(xt::sum(recorded)() / 299).epsilon(1e-5));
+    Indices bad = t;
+    bad(0) = 20000;
+    CHECK_THROWS_WITH_AS(linear_cross_entropy(Tensor(x), Tensor(w), Tensor(b), bad), doctest::Contains("not a class index in [0, 20000)"), Error);
+}

@@ -85,3 +85,22 @@ TEST_CASE("word_dropout: replaces tokens by <unk> at rate p, never the kept ones
     CHECK(replaced < 160);
     CHECK_ARRAY_EQ(word_dropout(t, 0.0f, 1, {}), t);
 }
+
+TEST_CASE("cross_entropy: mean, sum and none with an ignored target match PyTorch") {
+    const Array logits = fixture("cross_entropy", "logits");
+    const Indices targets = fixture_ids("cross_entropy", "targets");
+    struct Case {
+        autograd::Reduction r;
+        const char* loss;
+        const char* grad;
+    };
+    for (const Case& c : {Case{autograd::Reduction::mean, "loss_mean", "grad_logits_mean"},
+                          Case{autograd::Reduction::sum, "loss_sum", "grad_logits_sum"},
+                          Case{autograd::Reduction::none, "loss_none", "grad_logits_none"}}) {
+        Tensor x(logits, true);
+        Tensor l = autograd::cross_entropy(x, targets, c.r);
+        CHECK_TORCH(l.value(), fixture("cross_entropy", c.loss));
+        l.backward(c.r == autograd::Reduction::none ? fixture("cross_entropy", "g_loss_none") : ones({}));
+        CHECK_TORCH(x.grad(), fixture("cross_entropy", c.grad));
+    }
+}

@@ -148,3 +148,48 @@ TEST_CASE("on_grad_ready: runs once the sweep has passed every use of a leaf") {
     CHECK(calls == 1);
     CHECK(seen == doctest::Approx(3 * 4.0f + 1));  // d(w^3 + w)/dw = 3 w^2 + 1
 }
+
+TEST_CASE("fuse_with_backward: a parameter first used off the loss's path is still updated") {
+    Tensor w(array({1.0f, 2.0f}), true);
+    w.set_name("w");
+    SGD sgd({w}, {.lr = 0.5f});
+    sgd.fuse_with_backward();
+    Tensor metric = w * 3.0f;               // first use of w: not part of the loss
+    Tensor loss = autograd::sum(w * w);     // d/dw = 2w
+    loss.backward();
+    CHECK_FALSE(w.has_grad());
+    CHECK_ARRAY_EQ(w.value(), array({0.0f, 0.0f}));  // w - 0.5 * 2w
+    (void)metric;
+}
+
+TEST_CASE("SGD: momentum state round-trips even when some parameters were never updated") {
+    Tensor a(ones({2}), true), b(ones({3}), true);
+    a.set_name("a");
+    b.set_name("b");
+    SGD s({a, b}, {.lr = 0.1f, .momentum = 0.9f});
+    a.set_grad(ones({2}));
+    s.step();  // b has no gradient: no buffer
+    const OptimizerState st = s.state();
+    CHECK(st.size() == 1);
+    Tensor a2(ones({2}), true), b2(ones({3}), true);
+    a2.set_name("a");
+    b2.set_name("b");
+    SGD t({a2, b2}, {.lr = 0.1f, .momentum = 0.9f});
+    CHECK_NOTHROW(t.load_state(st));
+    a2.mutable_value() = a.value();  // as a checkpoint restores the parameters too
+    a.set_grad(ones({2}));
+    a2.set_grad(ones({2}));
+    s.step();
+    t.step();
+    CHECK_CLOSE(a2.value(), array({0.71f, 0.71f}), 0, 1e-6);  // 0.9 - 0.1 * (0.9 * 1 + 1)
+    CHECK_ARRAY_EQ(a2.value(), a.value());
+}
+
+TEST_CASE("AdamW: keeps its default weight decay when only the learning rate is given") {
+    Tensor p(ones({1}), true);
+    AdamW opt({p}, {.lr = 0.1f});
+    p.set_grad(zeros({1}));
+    opt.step();
+    // zero gradient: only the decoupled decay acts, p *= 1 - lr * 0.01
+    CHECK(p.value()(0) == doctest::Approx(1.0f - 0.1f * 0.01f));
+}
