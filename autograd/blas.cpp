@@ -3,6 +3,8 @@
 
 #include <cblas.h>
 
+#include <cstdlib>
+
 namespace tapegrad::blas {
 
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
@@ -19,11 +21,13 @@ std::string core_name() { return openblas_get_corename(); }
 
 std::string kernel_advice() {
     const std::string core = core_name();
-    if (__builtin_cpu_supports("avx512f") && core.find("kylake") == std::string::npos &&
-        core.find("ooper") == std::string::npos)  // SkylakeX and Cooperlake are OpenBLAS's AVX-512 kernels
-        return "OpenBLAS uses its " + core + " kernels on this AVX-512 CPU; set OPENBLAS_CORETYPE=SkylakeX "
-               "(scripts/demo and bench/run do) for about twice the matrix-product speed";
-    return "";
+    if (!__builtin_cpu_supports("avx512f") || core.find("kylake") != std::string::npos ||
+        core.find("ooper") != std::string::npos)  // SkylakeX and Cooperlake are OpenBLAS's AVX-512 kernels
+        return "";
+    const char* pinned = std::getenv("OPENBLAS_CORETYPE");
+    return "OpenBLAS runs its " + core + " kernels on this AVX-512 CPU" +
+           (pinned ? std::string(" (OPENBLAS_CORETYPE=") + pinned + " in the environment)" : std::string()) +
+           "; OPENBLAS_CORETYPE=SkylakeX gives about twice the matrix-product speed";
 }
 
 }  // namespace tapegrad::blas

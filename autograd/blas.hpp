@@ -16,10 +16,10 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 void set_num_threads(int n);
 int num_threads();
 
-// The kernel family OpenBLAS picked at load time ("Haswell", "SkylakeX", ...).
-// OpenBLAS 0.3.21 does not recognise some AVX-512 CPUs (virtual machines report
-// generic models) and falls back to its AVX2 kernels, about half as fast on these
-// products; OPENBLAS_CORETYPE=SkylakeX set before start-up overrides that.
+// The kernel family OpenBLAS uses ("Haswell", "SkylakeX", ...): its own choice at
+// load time, or the one the environment variable OPENBLAS_CORETYPE pins. Pinning
+// an AVX-512 CPU to the AVX2 ("Haswell") kernels halves the speed of the large
+// products here (docs/performance.md).
 std::string core_name();
 // A sentence to print when the kernels in use are slower than this CPU allows ("" otherwise).
 std::string kernel_advice();

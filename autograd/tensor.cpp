@@ -119,6 +119,7 @@ void Tensor::backward() const {
 }
 
 void Tensor::backward(const Array& seed) const { autograd::backward(*this, seed); }
+void Tensor::backward(Array&& seed) const { autograd::backward(*this, std::move(seed)); }
 
 Tensor Tensor::detach() const {
     Tensor t(value());

@@ -68,6 +68,7 @@ public:
     // one element and the seed is 1; otherwise the seed has the tensor's shape.
     void backward() const;
     void backward(const Array& seed) const;
+    void backward(Array&& seed) const;  // takes the seed over instead of copying it
 
     // A new leaf holding a copy of the value, cut off from the tape.
     Tensor detach() const;

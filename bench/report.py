@@ -6,14 +6,14 @@ import statistics
 import sys
 from datetime import datetime, timezone
 
-out, repeats, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+repeats, steps, dirs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
 
 # Goals from the performance issue: step-time ratio per (model, threads), RSS ratio.
 TIME_GOAL = {("text", 2): 0.5, ("text", 1): 0.6, ("image", 2): 0.6, ("image", 1): 0.6}
 RSS_GOAL = 0.25
 
 
-def load(pattern):
+def load(out, pattern):
     return [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out, pattern)))]
 
 
@@ -36,68 +36,77 @@ print("Written by `bench/run` on %s UTC: %d repetitions of %d training steps per
       " already built, first 20 steps excluded; per run the median step time, across runs the median of those."
       " Peak RSS: the whole process's maximum resident set (getrusage).\n"
       % (datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), repeats, steps))
-print("| model | threads | tapegrad ms/step | PyTorch ms/step | time ratio (goal) | tapegrad peak RSS MiB | PyTorch peak RSS MiB | RSS ratio (goal %.2f) | throughput tapegrad / PyTorch |" % RSS_GOAL)
-print("|---|---|---|---|---|---|---|---|---|")
-detail = []
-core = "?"
-for model in ("text", "image"):
-    for t in (2, 1):
-        a = [ours(r) for r in load("tapegrad_%s_t%d_r*.json" % (model, t))]
-        b = [theirs(r) for r in load("torch_%s_t%d_r*.json" % (model, t))]
-        if not a or not b:
-            continue
-        core = a[0][3]
-        ta, tb = median([x[0] for x in a]), median([x[0] for x in b])
-        ra, rb = median([x[1] for x in a]), median([x[1] for x in b])
-        qa, qb = median([x[2] for x in a]), median([x[2] for x in b])
-        g = TIME_GOAL[(model, t)]
-        unit = "tokens/s" if model == "text" else "examples/s"
-        print("| %s VAE | %d | %.2f | %.2f | **%.2f** (%.1f, %s) | %.0f | %.0f | **%.2f** (%s) | %.0f / %.0f %s |" % (
-            "sentence" if model == "text" else "image", t, ta, tb, ta / tb, g, "met" if ta / tb <= g else "missed",
-            ra, rb, ra / rb, "met" if ra / rb <= RSS_GOAL else "missed", qa, qb, unit))
-        detail.append((model, t, [x[0] for x in a], [x[0] for x in b]))
+print("Both sides always run the same OpenBLAS library with the same kernels (they inherit OPENBLAS_CORETYPE). Each"
+      " section below is one kernel setting: the one the environment sets, and, on a CPU with AVX-512 where the"
+      " environment pins other kernels, OpenBLAS's AVX-512 (SkylakeX) kernels.")
+def section(out):
+    core_env = open(os.path.join(out, "env.txt")).read().split("OPENBLAS_CORETYPE: ")[-1].strip()
+    print("\n## OpenBLAS kernels: %s\n" % core_env)
+    print("| model | threads | tapegrad ms/step | PyTorch ms/step | time ratio (goal) | tapegrad peak RSS MiB | PyTorch peak RSS MiB | RSS ratio (goal %.2f) | throughput tapegrad / PyTorch |" % RSS_GOAL)
+    print("|---|---|---|---|---|---|---|---|---|")
+    detail = []
+    core = "?"
+    for model in ("text", "image"):
+        for t in (2, 1):
+            a = [ours(r) for r in load(out, "tapegrad_%s_t%d_r*.json" % (model, t))]
+            b = [theirs(r) for r in load(out, "torch_%s_t%d_r*.json" % (model, t))]
+            if not a or not b:
+                continue
+            core = a[0][3]
+            ta, tb = median([x[0] for x in a]), median([x[0] for x in b])
+            ra, rb = median([x[1] for x in a]), median([x[1] for x in b])
+            qa, qb = median([x[2] for x in a]), median([x[2] for x in b])
+            g = TIME_GOAL[(model, t)]
+            unit = "tokens/s" if model == "text" else "examples/s"
+            print("| %s VAE | %d | %.2f | %.2f | **%.2f** (%.1f, %s) | %.0f | %.0f | **%.2f** (%s) | %.0f / %.0f %s |" % (
+                "sentence" if model == "text" else "image", t, ta, tb, ta / tb, g, "met" if ta / tb <= g else "missed",
+                ra, rb, ra / rb, "met" if ra / rb <= RSS_GOAL else "missed", qa, qb, unit))
+            detail.append((model, t, [x[0] for x in a], [x[0] for x in b]))
 
-print("\nPer-run medians (ms/step), in run order:\n")
-for model, t, a, b in detail:
-    print("- %s, %d thread(s): tapegrad %s; PyTorch %s" % (model, t, ", ".join("%.2f" % x for x in a), ", ".join("%.2f" % x for x in b)))
+    print("\nPer-run medians (ms/step), in run order:\n")
+    for model, t, a, b in detail:
+        print("- %s, %d thread(s): tapegrad %s; PyTorch %s" % (model, t, ", ".join("%.2f" % x for x in a), ", ".join("%.2f" % x for x in b)))
 
-micro = {}
-for t in (1, 2):
-    p = os.path.join(out, "micro_t%d.json" % t)
-    if os.path.exists(p):
-        micro[t] = {b["name"]: b for b in json.load(open(p))["benchmarks"]}
-if micro:
-    print("\n## Op micro-benchmarks (`build/bench/micro`)\n")
-    print("matmul through the tape against a raw `cblas_sgemm` of the same shape ([M, K] x [K, N]); forward + backward"
-          " is three GEMMs of that size (the product and both input gradients), compared with the same three raw calls.\n")
-    print("| M x K x N | threads | raw sgemm GFLOP/s | tape forward GFLOP/s | ratio | raw x3 GFLOP/s | tape fwd+bwd GFLOP/s | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
-    for t, m in sorted(micro.items()):
-        for shape in ("128/784/400", "32/256/768", "800/256/10000"):
-            def rate(name):
-                b = m.get("%s/%s/real_time" % (name, shape))
-                return b["GFLOP/s"] / 1e9 if b and "GFLOP/s" in b else float("nan")
-            r1, f1, r3, f3 = rate("BM_sgemm_raw"), rate("BM_matmul_tape_forward"), rate("BM_sgemm_raw_three"), rate("BM_matmul_tape_forward_backward")
-            print("| %s | %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.3f |" % (shape.replace("/", " x "), t, r1, f1, f1 / r1, r3, f3, f3 / r3))
-    m = micro.get(1, {})
-    def ns(name):
-        b = m.get(name)
-        return b["real_time"] if b else float("nan")
-    raw, untracked, recorded = ns("BM_add_small_raw_xtensor"), ns("BM_add_small_untracked"), ns("BM_add_small_recorded")
-    chain = m.get("BM_tape_chain_per_op")
-    print("\nTape bookkeeping on small tensors (`add` on [32, 16], 1 thread): the arithmetic alone (xtensor) %.0f ns;"
-          " through a Tensor without recording %.0f ns; recorded on the tape %.0f ns. Recording costs %.0f ns per op over the"
-          " untracked call and %.0f ns over the bare arithmetic (goal: at most 1000 ns)." % (raw, untracked, recorded, recorded - untracked, recorded - raw))
-    if chain:
-        print("A chain of 201 small recorded ops, forward and backward: %.2f us per op." % (1e6 / chain["items_per_second"]))
+    micro = {}
+    for t in (1, 2):
+        p = os.path.join(out, "micro_t%d.json" % t)
+        if os.path.exists(p):
+            micro[t] = {b["name"]: b for b in json.load(open(p))["benchmarks"]}
+    if micro:
+        print("\n### Op micro-benchmarks (`build/bench/micro`)\n")
+        print("matmul through the tape against a raw `cblas_sgemm` of the same shape ([M, K] x [K, N]); forward + backward"
+              " is three GEMMs of that size (the product and both input gradients), compared with the same three raw calls.\n")
+        print("| M x K x N | threads | raw sgemm GFLOP/s | tape forward GFLOP/s | ratio | raw x3 GFLOP/s | tape fwd+bwd GFLOP/s | ratio |")
+        print("|---|---|---|---|---|---|---|---|")
+        for t, m in sorted(micro.items()):
+            for shape in ("128/784/400", "32/256/768", "800/256/10000"):
+                def rate(name):
+                    b = m.get("%s/%s/real_time" % (name, shape))
+                    return b["GFLOP/s"] if b and "GFLOP/s" in b else float("nan")
+                r1, f1, r3, f3 = rate("BM_sgemm_raw"), rate("BM_matmul_tape_forward"), rate("BM_sgemm_raw_three"), rate("BM_matmul_tape_forward_backward")
+                print("| %s | %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.3f |" % (shape.replace("/", " x "), t, r1, f1, f1 / r1, r3, f3, f3 / r3))
+        m = micro.get(1, {})
+        def ns(name):
+            b = m.get(name)
+            return b["real_time"] if b else float("nan")
+        raw, untracked, recorded = ns("BM_add_small_raw_xtensor"), ns("BM_add_small_untracked"), ns("BM_add_small_recorded")
+        chain = m.get("BM_tape_chain_per_op")
+        print("\nTape bookkeeping on small tensors (`add` on [32, 16], 1 thread): the arithmetic alone (xtensor) %.0f ns;"
+              " through a Tensor without recording %.0f ns; recorded on the tape %.0f ns. Recording costs %.0f ns per op over the"
+              " untracked call and %.0f ns over the bare arithmetic (goal: at most 1000 ns)." % (raw, untracked, recorded, recorded - untracked, recorded - raw))
+        if chain:
+            print("A chain of 201 small recorded ops, forward and backward: %.2f us per op." % (1e6 / chain["items_per_second"]))
 
-print("\n## Machine\n")
-print("```")
-print(open(os.path.join(out, "env.txt")).read().strip())
-print("OpenBLAS kernels in use: %s" % core)
-print("load average at start: %s" % open(os.path.join(out, "loadavg_start.txt")).read().strip())
-print("load average at end:   %s" % open(os.path.join(out, "loadavg_end.txt")).read().strip())
-print("```")
-print("\nBoth sides run on the same OpenBLAS library with the same kernel selection (bench/run sets"
-      " OPENBLAS_CORETYPE for both when the CPU has AVX-512 and it is unset). The machine is shared: the ratios, measured"
-      " side by side, are the numbers to read; absolute times drift with its load.")
+    print("\n### Machine\n")
+    print("```")
+    print(open(os.path.join(out, "env.txt")).read().strip())
+    print("OpenBLAS kernels in use: %s" % core)
+    print("load average at start: %s" % open(os.path.join(out, "loadavg_start.txt")).read().strip())
+    print("load average at end:   %s" % open(os.path.join(out, "loadavg_end.txt")).read().strip())
+    print("```")
+    print("\nBoth sides run on the same OpenBLAS library with the same kernels (OPENBLAS_CORETYPE above, inherited by"
+          " both). The machine is shared: the ratios, measured side by side, are the numbers to read; absolute times drift"
+          " with its load.")
+
+for d in dirs:
+    section(d)

@@ -31,10 +31,9 @@ configure_build() {
     fi
 }
 
-# OpenBLAS 0.3.21 falls back to its AVX2 (Haswell) kernels on AVX-512 CPUs it does
-# not recognise (virtual machines often report generic models); its AVX-512
-# kernels are about twice as fast here. Chosen at library load, hence an
-# environment variable. Left alone if the user set it.
+# OpenBLAS picks its kernels when it loads, or takes them from OPENBLAS_CORETYPE.
+# An explicit setting is respected (an environment may pin the AVX2 "Haswell"
+# kernels on purpose); otherwise, on an AVX-512 CPU, its AVX-512 kernels are chosen.
 select_blas_kernels() {
     if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
         export OPENBLAS_CORETYPE=SkylakeX

@@ -351,7 +351,7 @@ std::string plot_curves(const std::string& run_dir, std::string& why) {
        << "plot '" << data.string() << "' using 1:2 with lines lw 2 title 'loss (annealed)', '' using 1:3 with lines lw 2 title 'NLL'\n"
        << "set title 'KL(q(z|x) || p(z)) (nats per example)'\n"
        << "plot '" << data.string() << "' using 1:4 with lines lw 2 lc rgb '#c0392b' title 'KL'\n"
-       << "set title 'KL weight'\nset yrange [0:1.05]\n"
+       << "set title 'KL weight'\nset yrange [0:1.05]\nset key bottom right\n"
        << "plot '" << data.string() << "' using 1:5 with lines lw 2 lc rgb '#27ae60' title 'beta'\n"
        << "unset multiplot\n";
     gp.close();
