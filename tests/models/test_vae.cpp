@@ -415,3 +415,16 @@ TEST_CASE("interpolate, normal_quantile and PNG grids") {
     CHECK(std::string(sig + 1, 3) == "PNG");
     CHECK_THROWS_WITH_AS(save_image_grid(png.string(), zeros({2, 5}), 3, 4, 2), doctest::Contains("images must be [N, 12]"), Error);
 }
+
+TEST_CASE("latent_manifold: a grid of decoded means for a 2-D latent space, refused otherwise") {
+    autograd::manual_seed(18);
+    ImageVAEConfig c = tiny_image();
+    c.latent = 2;
+    ImageVAE two(c);
+    const Array grid = latent_manifold(two, 4);
+    CHECK(grid.shape() == Shape{16, 12});
+    CHECK(xt::amin(grid)() >= 0.0f);
+    CHECK(xt::amax(grid)() <= 1.0f);
+    ImageVAE three(tiny_image());
+    CHECK_THROWS_WITH_AS(latent_manifold(three, 4), doctest::Contains("needs a 2-D latent space, the model has 3"), Error);
+}
