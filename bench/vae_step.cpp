@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
                 }, b.tokens());
             }
         } else {
-            if (data_dir.empty()) data_dir = "/usr/share/datasets/fashion-mnist";
+            if (data_dir.empty()) data_dir = data::fashion_mnist_dir;
             const data::ImageSet set = data::read_idx_split(data_dir, "train");
             models::vae::ImageVAEConfig c;  // 784-400-20, Bernoulli
             if (hidden) c.hidden = hidden;

@@ -22,7 +22,7 @@ using namespace tapegrad::models;
 int main(int argc, char** argv) {
     // 1. Settings: pytorch/examples' VAE (784-400-20, Adam 1e-3, batch 128), each a flag.
     CLI::App app{"image VAE on Fashion-MNIST"};
-    std::string data_dir = "/usr/share/datasets/fashion-mnist", out = "image_vae";
+    std::string data_dir = data::fashion_mnist_dir, out = "image_vae";
     std::size_t epochs = 10, batch = 128, hidden = 400, latent = 20;
     long max_steps = 0;
     float lr = 1e-3f;

@@ -20,7 +20,7 @@ using namespace tapegrad::models;
 int main(int argc, char** argv) {
     // 1. Settings.
     CLI::App app{"class-conditional VAE on Fashion-MNIST"};
-    std::string data_dir = "/usr/share/datasets/fashion-mnist", run = "runs/conditional", out = "conditional_samples.png";
+    std::string data_dir = data::fashion_mnist_dir, run = "runs/conditional", out = "conditional_samples.png";
     vae::ConditionalVAEConfig config;
     vae::TrainOptions opt;
     opt.epochs = 5;

@@ -43,7 +43,7 @@ std::string data_dir(const std::string& flag, const std::string& name) {
 
 std::string image_dir(const std::string& flag, const std::string& dataset) {
     if (!flag.empty()) return flag;
-    if (dataset == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";  // Debian's dataset-fashion-mnist
+    if (dataset == "fashion-mnist") return data::fashion_mnist_dir;
     return data_dir("", "mnist");
 }
 

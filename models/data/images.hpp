@@ -12,6 +12,9 @@
 
 namespace tapegrad::models::data {
 
+// Where Debian's dataset-fashion-mnist package installs Fashion-MNIST.
+inline constexpr const char* fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
+
 struct ImageSet {
     std::vector<std::uint8_t> pixels;  // count * rows * cols, row-major
     std::vector<std::uint8_t> labels;  // count (empty if no label file was read)

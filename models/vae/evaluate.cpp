@@ -53,6 +53,26 @@ double log_posterior(const float* eps, const float* logvar, std::size_t Z) {
     return s;
 }
 
+// Active units and I(x; z) from the posteriors of N examples, encoded in batches
+// by encode(from, to) -> q(z|x) [to - from, Z].
+template <class Encode>
+LatentMetrics summarize_posteriors(std::size_t N, std::size_t Z, std::size_t batch_size, std::uint64_t seed,
+                                   double threshold, Encode encode) {
+    Array mu = Array::from_shape({N, Z}), logvar = Array::from_shape({N, Z});
+    for (std::size_t b = 0; b < N; b += batch_size) {
+        const Normal q = encode(b, std::min(N, b + batch_size));
+        std::copy(q.loc.value().begin(), q.loc.value().end(), mu.data() + b * Z);
+        const Array lv = 2.0f * q.log_scale.value();  // log_scale is exactly logvar / 2
+        std::copy(lv.begin(), lv.end(), logvar.data() + b * Z);
+    }
+    LatentMetrics m;
+    m.latent = Z;
+    m.variances = posterior_mean_variances(mu);
+    for (double v : m.variances) m.active_units += v > threshold ? 1 : 0;
+    m.mutual_information = mutual_information(mu, logvar, seed);
+    return m;
+}
+
 }  // namespace
 
 double TextMetrics::ppl_elbo() const { return std::exp((nll + kl) * static_cast<double>(sentences) / static_cast<double>(tokens)); }
@@ -177,20 +197,9 @@ LatentMetrics latent_metrics(SentenceVAE& model, const SentenceDataset& data, st
     nn::EvalGuard eval(model);
     NoGradGuard no_grad;
     const std::size_t Z = model.config.latent, N = data.size();
-    Array mu = Array::from_shape({N, Z}), logvar = Array::from_shape({N, Z});
-    for (std::size_t b = 0; b < N; b += batch_size) {
-        const data::TextBatch batch = data.batch(range(b, std::min(N, b + batch_size)));
-        const Normal q = model.encode(batch);
-        std::copy(q.loc.value().begin(), q.loc.value().end(), mu.data() + b * Z);
-        const Array lv = 2.0f * q.log_scale.value();
-        std::copy(lv.begin(), lv.end(), logvar.data() + b * Z);
-    }
-    LatentMetrics m;
-    m.latent = Z;
-    m.variances = posterior_mean_variances(mu);
-    for (double v : m.variances) m.active_units += v > threshold ? 1 : 0;
-    m.mutual_information = mutual_information(mu, logvar, seed);
-    return m;
+    return summarize_posteriors(N, Z, batch_size, seed, threshold, [&](std::size_t from, std::size_t to) {
+        return model.encode(data.batch(range(from, to)));
+    });
 }
 
 namespace {
@@ -263,19 +272,9 @@ LatentMetrics latent_metrics(ImageVAE& model, const data::ImageSet& set, data::B
     NoGradGuard no_grad;
     SeedScope scope(seed);
     const std::size_t Z = model.config.latent, N = std::min<std::size_t>(set.count, 5000);
-    Array mu = Array::from_shape({N, Z}), logvar = Array::from_shape({N, Z});
-    for (std::size_t b = 0; b < N; b += batch_size) {
-        const Normal q = model.encode(image_rows(set, b, std::min(N, b + batch_size), mode));
-        std::copy(q.loc.value().begin(), q.loc.value().end(), mu.data() + b * Z);
-        const Array lv = 2.0f * q.log_scale.value();
-        std::copy(lv.begin(), lv.end(), logvar.data() + b * Z);
-    }
-    LatentMetrics m;
-    m.latent = Z;
-    m.variances = posterior_mean_variances(mu);
-    for (double v : m.variances) m.active_units += v > threshold ? 1 : 0;
-    m.mutual_information = mutual_information(mu, logvar, seed);
-    return m;
+    return summarize_posteriors(N, Z, batch_size, seed, threshold, [&](std::size_t from, std::size_t to) {
+        return model.encode(image_rows(set, from, to, mode));
+    });
 }
 
 }  // namespace tapegrad::models::vae
