@@ -7,12 +7,12 @@
 namespace tapegrad::nn {
 
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer, const std::string& meta_json) {
-    std::vector<std::pair<std::string, std::string>> entries;
-    for (const auto& [name, t] : model.named_parameters()) entries.emplace_back("model/" + name, npy_bytes(t.value()));
-    if (optimizer)
-        for (const auto& [name, a] : optimizer->state()) entries.emplace_back("optim/" + name, npy_bytes(a));
-    entries.emplace_back("meta", npy_bytes(meta_json));
-    write_npz(path, entries);
+    // One array's bytes in memory at a time, streamed into the archive.
+    NpzWriter w(path);
+    for (const auto& [name, t] : model.named_parameters()) w.add("model/" + name, npy_bytes(t.value()));
+    if (optimizer) optimizer->visit_state([&](const std::string& name, const Array& a) { w.add("optim/" + name, npy_bytes(a)); });
+    w.add("meta", npy_bytes(meta_json));
+    w.close();
 }
 
 std::string load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer) {

@@ -142,32 +142,49 @@ NpyArray parse_npy(const std::string& d, const std::string& where) {
     return out;
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     namespace fs = std::filesystem;
-    const fs::path target(path);
+    const fs::path target(path_);
     const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    const std::string tmp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(getpid()))).string();
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) fail_io("cannot create", tmp);
+    tmp_ = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(getpid()))).string();
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd_ < 0) fail_io("cannot create", tmp_);
+}
+
+AtomicFile::~AtomicFile() {
+    if (fd_ >= 0) {  // not committed: leave nothing behind
+        ::close(fd_);
+        ::unlink(tmp_.c_str());
+    }
+}
+
+void AtomicFile::write(const std::string& bytes) {
     std::size_t done = 0;
     while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
         if (n < 0) {
             if (errno == EINTR) continue;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            fail_io("cannot write", tmp);
+            fail_io("cannot write", tmp_);
         }
         done += static_cast<std::size_t>(n);
     }
+    written_ += bytes.size();
+}
+
+void AtomicFile::commit() {
+    namespace fs = std::filesystem;
+    const int fd = fd_;
+    fd_ = -1;
     if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        fail_io("cannot flush", tmp);
+        ::unlink(tmp_.c_str());
+        fail_io("cannot flush", tmp_);
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        fail_io("cannot rename into", path);
+    if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+        ::unlink(tmp_.c_str());
+        fail_io("cannot rename into", path_);
     }
+    const fs::path target(path_);
+    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
     const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {  // make the rename itself durable
         ::fsync(dfd);
@@ -175,60 +192,79 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
     }
 }
 
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+    AtomicFile f(path);
+    f.write(bytes);
+    f.commit();
+}
+
 // Zip layout (stored entries, no zip64: every size < 4 GiB): for each entry a local
 // header + name + data; then the central directory (one header per entry); then the
 // end-of-central-directory record.
-void write_npz(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries) {
-    std::string out, central;
-    const std::uint16_t dos_date = (0 << 9) | (1 << 5) | 1;  // 1980-01-01: fixed, so equal content gives equal files
-    for (const auto& [name, data] : entries) {
-        const std::string file = name + ".npy";
-        if (data.size() >= 0xffffffffu || out.size() >= 0xffffffffu) throw Error("write_npz " + path + ": arrays over 4 GiB are not supported");
-        const std::uint32_t c = crc(data), offset = static_cast<std::uint32_t>(out.size());
-        put32(out, 0x04034b50);
-        put16(out, 20);
-        put16(out, 0);
-        put16(out, 0);  // stored
-        put16(out, 0);
-        put16(out, dos_date);
-        put32(out, c);
-        put32(out, static_cast<std::uint32_t>(data.size()));
-        put32(out, static_cast<std::uint32_t>(data.size()));
-        put16(out, static_cast<std::uint16_t>(file.size()));
-        put16(out, 0);
-        out += file;
-        out += data;
+namespace {
+constexpr std::uint16_t dos_date = (0 << 9) | (1 << 5) | 1;  // 1980-01-01: fixed, so equal content gives equal files
+}
 
-        put32(central, 0x02014b50);
-        put16(central, 20);
-        put16(central, 20);
-        put16(central, 0);
-        put16(central, 0);
-        put16(central, 0);
-        put16(central, dos_date);
-        put32(central, c);
-        put32(central, static_cast<std::uint32_t>(data.size()));
-        put32(central, static_cast<std::uint32_t>(data.size()));
-        put16(central, static_cast<std::uint16_t>(file.size()));
-        put16(central, 0);
-        put16(central, 0);
-        put16(central, 0);
-        put16(central, 0);
-        put32(central, 0);
-        put32(central, offset);
-        central += file;
-    }
-    const std::uint32_t cd_offset = static_cast<std::uint32_t>(out.size());
-    out += central;
-    put32(out, 0x06054b50);
-    put16(out, 0);
-    put16(out, 0);
-    put16(out, static_cast<std::uint16_t>(entries.size()));
-    put16(out, static_cast<std::uint16_t>(entries.size()));
-    put32(out, static_cast<std::uint32_t>(central.size()));
-    put32(out, cd_offset);
-    put16(out, 0);
-    write_file_atomically(path, out);
+void NpzWriter::add(const std::string& name, const std::string& data) {
+    const std::string file = name + ".npy";
+    if (data.size() >= 0xffffffffu || file_.size() >= 0xffffffffu)
+        throw Error("write_npz " + path_ + ": archives over 4 GiB are not supported");
+    const std::uint32_t c = crc(data), offset = static_cast<std::uint32_t>(file_.size());
+    std::string local;
+    put32(local, 0x04034b50);
+    put16(local, 20);
+    put16(local, 0);
+    put16(local, 0);  // stored
+    put16(local, 0);
+    put16(local, dos_date);
+    put32(local, c);
+    put32(local, static_cast<std::uint32_t>(data.size()));
+    put32(local, static_cast<std::uint32_t>(data.size()));
+    put16(local, static_cast<std::uint16_t>(file.size()));
+    put16(local, 0);
+    file_.write(local + file);
+    file_.write(data);
+
+    put32(central_, 0x02014b50);
+    put16(central_, 20);
+    put16(central_, 20);
+    put16(central_, 0);
+    put16(central_, 0);
+    put16(central_, 0);
+    put16(central_, dos_date);
+    put32(central_, c);
+    put32(central_, static_cast<std::uint32_t>(data.size()));
+    put32(central_, static_cast<std::uint32_t>(data.size()));
+    put16(central_, static_cast<std::uint16_t>(file.size()));
+    put16(central_, 0);
+    put16(central_, 0);
+    put16(central_, 0);
+    put16(central_, 0);
+    put32(central_, 0);
+    put32(central_, offset);
+    central_ += file;
+    ++count_;
+}
+
+void NpzWriter::close() {
+    const std::uint32_t cd_offset = static_cast<std::uint32_t>(file_.size());
+    std::string end = central_;
+    put32(end, 0x06054b50);
+    put16(end, 0);
+    put16(end, 0);
+    put16(end, static_cast<std::uint16_t>(count_));
+    put16(end, static_cast<std::uint16_t>(count_));
+    put32(end, static_cast<std::uint32_t>(central_.size()));
+    put32(end, cd_offset);
+    put16(end, 0);
+    file_.write(end);
+    file_.commit();
+}
+
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries) {
+    NpzWriter w(path);
+    for (const auto& [name, data] : entries) w.add(name, data);
+    w.close();
 }
 
 std::vector<std::pair<std::string, std::string>> read_npz(const std::string& path) {

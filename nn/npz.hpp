@@ -25,9 +25,41 @@ struct NpyArray {
 // Parses an .npy; `where` names the source in error messages.
 NpyArray parse_npy(const std::string& data, const std::string& where);
 
-// Writes {name}.npy entries into a zip file at `path` atomically: a temporary file
-// in the same folder, fsync, then rename over `path` (a crash never leaves a
-// half-written file under the real name).
+// A file written atomically: bytes go to a temporary file in the same folder; on
+// commit() it is fsynced and renamed over `path` (and the folder fsynced), so a
+// crash never leaves a half-written file under the real name. Without commit(),
+// the destructor removes the temporary file.
+class AtomicFile {
+public:
+    explicit AtomicFile(std::string path);
+    ~AtomicFile();
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+    void write(const std::string& bytes);
+    std::size_t size() const { return written_; }
+    void commit();
+
+private:
+    std::string path_, tmp_;
+    int fd_ = -1;
+    std::size_t written_ = 0;
+};
+
+// Streams {name}.npy entries into a zip archive written atomically: only the
+// entry being added is in memory, not the whole archive.
+class NpzWriter {
+public:
+    explicit NpzWriter(const std::string& path) : file_(path), path_(path) {}
+    void add(const std::string& name, const std::string& npy);
+    void close();  // writes the central directory and commits the file
+
+private:
+    AtomicFile file_;
+    std::string path_, central_;
+    std::size_t count_ = 0;
+};
+
+// The same for a list of entries at once.
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries);
 // Reads every entry (name without ".npy", the .npy bytes).
 std::vector<std::pair<std::string, std::string>> read_npz(const std::string& path);

@@ -97,12 +97,16 @@ void SGD::update(std::size_t i) {
     w -= lr * d;
 }
 
-OptimizerState SGD::state() const {
+OptimizerState Optimizer::state() const {
     OptimizerState st;
+    visit_state([&](const std::string& name, const Array& a) { st.emplace_back(name, a); });
+    return st;
+}
+
+void SGD::visit_state(const std::function<void(const std::string&, const Array&)>& f) const {
     if (options.momentum != 0.0f)
         for (std::size_t i = 0; i < momentum_.size(); ++i)
-            if (has_momentum_[i]) st.emplace_back("momentum/" + key(i), momentum_[i]);
-    return st;
+            if (has_momentum_[i]) f("momentum/" + key(i), momentum_[i]);
 }
 
 void SGD::load_state(const OptimizerState& st) {
@@ -161,14 +165,12 @@ void Adam::update(std::size_t i) {
     }
 }
 
-OptimizerState Adam::state() const {
-    OptimizerState st;
-    st.emplace_back("step", Array(static_cast<float>(step_)));
+void Adam::visit_state(const std::function<void(const std::string&, const Array&)>& f) const {
+    f("step", Array(static_cast<float>(step_)));
     for (std::size_t i = 0; i < params_.size(); ++i) {
-        st.emplace_back("exp_avg/" + key(i), m_[i]);
-        st.emplace_back("exp_avg_sq/" + key(i), v_[i]);
+        f("exp_avg/" + key(i), m_[i]);
+        f("exp_avg_sq/" + key(i), v_[i]);
     }
-    return st;
 }
 
 void Adam::load_state(const OptimizerState& st) {

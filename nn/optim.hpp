@@ -4,6 +4,7 @@
 // gradient, and can export / import its state for checkpoints.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -40,7 +41,9 @@ public:
     float lr;
     const std::vector<Tensor>& params() const { return params_; }
 
-    virtual OptimizerState state() const = 0;
+    // The state's arrays by reference, one at a time (no copies: checkpoints stream them).
+    virtual void visit_state(const std::function<void(const std::string&, const Array&)>& f) const = 0;
+    OptimizerState state() const;  // the same, copied
     // Restores a state from state(); throws naming every missing or mis-shaped entry.
     virtual void load_state(const OptimizerState& state) = 0;
 
@@ -65,7 +68,7 @@ struct SGDOptions {
 class SGD : public Optimizer {
 public:
     SGD(std::vector<Tensor> params, const SGDOptions& options);
-    OptimizerState state() const override;
+    void visit_state(const std::function<void(const std::string&, const Array&)>& f) const override;
     void load_state(const OptimizerState& state) override;
     SGDOptions options;
 
@@ -88,7 +91,7 @@ struct AdamOptions {
 class Adam : public Optimizer {
 public:
     Adam(std::vector<Tensor> params, const AdamOptions& options = {}, bool decoupled_weight_decay = false);
-    OptimizerState state() const override;
+    void visit_state(const std::function<void(const std::string&, const Array&)>& f) const override;
     void load_state(const OptimizerState& state) override;
     AdamOptions options;
     long steps() const { return step_; }
