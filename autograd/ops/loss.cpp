@@ -14,12 +14,11 @@ namespace tapegrad::autograd {
 namespace {
 
 // Checks [N, C] scores against [N] targets in [0, C) (or ignored); returns how many count.
-std::size_t check_targets(const char* op, const Array& scores, const Indices& targets, std::int64_t ignore,
-                          std::size_t classes = 0) {
-    if (scores.dimension() != 2 || targets.dimension() != 1 || targets.shape()[0] != scores.shape()[0])
-        throw Error(std::string(op) + ": expected scores [N, C] and targets [N], got " + shape_str(scores.shape()) +
-                    " and " + shape_str(targets.shape()));
-    const std::int64_t C = static_cast<std::int64_t>(classes ? classes : scores.shape()[1]);
+std::size_t check_targets(const char* op, const Shape& scores, const Indices& targets, std::int64_t ignore) {
+    if (scores.size() != 2 || targets.dimension() != 1 || targets.shape()[0] != scores[0])
+        throw Error(std::string(op) + ": expected scores [N, C] and targets [N], got " + shape_str(scores) + " and " +
+                    shape_str(targets.shape()));
+    const std::int64_t C = static_cast<std::int64_t>(scores[1]);
     std::size_t counted = 0;
     for (std::size_t n = 0; n < targets.size(); ++n) {
         const std::int64_t t = targets.data()[n];
@@ -53,7 +52,7 @@ float row_grad(const Array& g, Reduction r, std::size_t n, std::size_t counted) 
 // y_n = -lp[n, t_n]         dlp[n, t_n] = -g_n
 Tensor nll_loss(const Tensor& log_probs, const Indices& targets, Reduction reduction, std::int64_t ignore_index) {
     const Array& lp = log_probs.value();
-    const std::size_t counted = check_targets("nll_loss", lp, targets, ignore_index);
+    const std::size_t counted = check_targets("nll_loss", shape_of(lp), targets, ignore_index);
     const std::size_t N = lp.shape()[0], C = lp.shape()[1];
     std::vector<float> rows(N, 0.0f);
     for (std::size_t n = 0; n < N; ++n) {
@@ -75,7 +74,7 @@ Tensor nll_loss(const Tensor& log_probs, const Indices& targets, Reduction reduc
 // y_n = logsumexp(x_n) - x[n, t_n]          dx_n = g_n * (softmax(x_n) - onehot(t_n))
 Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction reduction, std::int64_t ignore_index) {
     const Array& x = logits.value();
-    const std::size_t counted = check_targets("cross_entropy", x, targets, ignore_index);
+    const std::size_t counted = check_targets("cross_entropy", shape_of(x), targets, ignore_index);
     const std::size_t N = x.shape()[0], C = x.shape()[1];
     std::vector<float> rows(N, 0.0f), lse(N, 0.0f);
     for (std::size_t n = 0; n < N; ++n) {
@@ -140,14 +139,14 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
         // Nothing to differentiate (evaluation): blocks of rows through one small
         // buffer, so memory stays bounded however many rows there are.
         const std::size_t block = std::max<std::size_t>(1, (std::size_t{4} << 20) / std::max<std::size_t>(V, 1));
-        const std::size_t counted = check_targets("linear_cross_entropy", Array::from_shape({N, 0}), targets, ignore_index, V);
+        const std::size_t counted = check_targets("linear_cross_entropy", {N, V}, targets, ignore_index);
         Array z = Array::from_shape({std::min(block, N), V});
         for (std::size_t from = 0; from < N; from += block) forward_rows(from, std::min(block, N - from), z.data());
         return Tensor(reduce_rows(rows, reduction, counted));
     }
     // The logits, shared with the backward rule, which overwrites them (it runs once).
     auto z = std::make_shared<Array>(Array::from_shape({N, V}));
-    const std::size_t counted = check_targets("linear_cross_entropy", *z, targets, ignore_index);
+    const std::size_t counted = check_targets("linear_cross_entropy", {N, V}, targets, ignore_index);
     forward_rows(0, N, z->data());
     const bool has_bias = bias.defined();
     auto rule = [z, targets, reduction, ignore_index, counted, N, H, V, has_bias, inv_sum = std::move(inv_sum)](Step& s) -> Grads {

@@ -62,6 +62,7 @@ TextData load_text(const std::string& dir, std::size_t min_count, std::size_t ma
     d.train = data::SentenceDataset(train, d.vocab, max_length);
     d.valid = data::SentenceDataset(data::read_sentences(dir + "/ptb.valid.txt"), d.vocab, max_length);
     d.test = data::SentenceDataset(data::read_sentences(dir + "/ptb.test.txt"), d.vocab, max_length);
+    autograd::release_unused_memory();  // the token strings are gone; give their holes back before training
     return d;
 }
 
