@@ -1,6 +1,9 @@
 #include "autograd/ops/loss.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
+#include <utility>
 
 #include "autograd/blas.hpp"
 #include "autograd/kernels.hpp"
@@ -102,6 +105,84 @@ Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction red
                   });
 }
 
+namespace {
+
+// Most floats in the eager path's block of logits (16 MiB). Each block costs
+// sgemm one more packing of the weight, so the rows are split into as few,
+// equal blocks as fit: a 736-token batch over a 10k vocabulary takes two.
+constexpr std::size_t eager_block_floats = std::size_t{4} << 20;
+
+// linear_cross_entropy for a reduced (scalar) loss. Its vector-Jacobian product
+// is the upstream scalar g times the loss's own gradient, so that gradient can be
+// computed here, block by block of rows, while each block's logits are in cache:
+// logits -> softmax - one-hot -> dx rows, dW and db accumulated. The rule left on
+// the tape only multiplies by g. Same FLOPs as the textbook order, but the [N, V]
+// logits never exist at once: one [rows, V] block does, beside dW, which the
+// backward sweep would have allocated anyway.
+template <class ForwardRows>
+Tensor eager_linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor& bias, const Indices& targets,
+                                  Reduction reduction, std::int64_t ignore_index, ForwardRows& forward_rows,
+                                  const std::vector<float>& losses, const std::vector<float>& inv_sums) {
+    const Array& X = x.value();
+    const Array& Wt = weight.value();
+    const std::size_t N = X.shape()[0], H = X.shape()[1], V = Wt.shape()[0];
+    const std::size_t counted = check_targets("linear_cross_entropy", {N, V}, targets, ignore_index);
+    const bool want_dx = x.requires_grad(), want_dw = weight.requires_grad();
+    const bool want_db = bias.defined() && bias.requires_grad();
+    // What one counted row's loss weighs in the result (the mean divides by the count).
+    const float w = reduction == Reduction::mean ? (counted ? 1.0f / static_cast<float>(counted) : 0.0f) : 1.0f;
+    struct Grads3 { Array dx, dw, db; };
+    auto grads = std::make_shared<Grads3>();
+    if (want_dx) grads->dx = Array::from_shape({N, H});
+    if (want_dw) grads->dw = zeros({V, H});
+    if (want_db) grads->db = zeros({V});
+    const std::size_t blocks = std::max<std::size_t>(1, (N * V + eager_block_floats - 1) / eager_block_floats);
+    const std::size_t block = std::max<std::size_t>(1, (N + blocks - 1) / blocks);
+    Array z = Array::from_shape({std::min(block, N), V});
+    const int h_ = static_cast<int>(H), v_ = static_cast<int>(V);
+    for (std::size_t from = 0; from < N; from += block) {
+        const std::size_t n = std::min(block, N - from);
+        const int n_ = static_cast<int>(n);
+        forward_rows(from, n, z.data());  // z holds e = exp(z - max) for counted rows
+        for (std::size_t r = 0; r < n; ++r) {
+            float* dz = z.data() + r * V;
+            const std::int64_t t = targets.data()[from + r];
+            if (t == ignore_index) {
+                std::fill(dz, dz + V, 0.0f);
+                continue;
+            }
+            kernels::scale(w * inv_sums[from + r], dz, V);
+            dz[t] -= w;
+            if (want_db) kernels::axpy(1.0f, dz, grads->db.data(), V);
+        }
+        if (want_dx)
+            blas::sgemm(false, false, n_, h_, v_, 1.0f, z.data(), v_, Wt.data(), h_, 0.0f, grads->dx.data() + from * H, h_);
+        if (want_dw)
+            blas::sgemm(true, false, v_, h_, n_, 1.0f, z.data(), v_, X.data() + from * H, h_, 1.0f, grads->dw.data(), h_);
+    }
+    const std::size_t inputs = bias.defined() ? 3 : 2;
+    auto rule = [grads, want_dx, want_dw, want_db, inputs](Step& s) -> Grads {
+        const float g = s.grad.data()[0];
+        const std::pair<bool, Array*> parts[] = {{want_dx, &grads->dx}, {want_dw, &grads->dw}, {want_db, &grads->db}};
+        Grads out;
+        for (std::size_t i = 0; i < inputs; ++i) {
+            auto [wanted, a] = parts[i];
+            if (!wanted) {
+                out.add(none);
+                continue;
+            }
+            if (g != 1.0f) kernels::scale(g, a->data(), a->size());
+            out.add(std::move(*a));
+        }
+        return out;
+    };
+    Array y = reduce_rows(losses, reduction, counted);
+    if (bias.defined()) return record("linear_cross_entropy", std::move(y), {x, weight, bias}, std::move(rule));
+    return record("linear_cross_entropy", std::move(y), {x, weight}, std::move(rule));
+}
+
+}  // namespace
+
 // z = x W^T + b;  y_n = logsumexp(z_n) - z[n, t_n]
 // dz_n = g_n (softmax(z_n) - onehot(t_n));  dx = dz W;  dW = dz^T x;  db = sum_n dz_n
 Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor& bias, const Indices& targets,
@@ -144,11 +225,13 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
         for (std::size_t from = 0; from < N; from += block) forward_rows(from, std::min(block, N - from), z.data());
         return Tensor(reduce_rows(rows, reduction, counted));
     }
+    const bool has_bias = bias.defined();
+    if (reduction != Reduction::none)
+        return eager_linear_cross_entropy(x, weight, bias, targets, reduction, ignore_index, forward_rows, rows, inv_sum);
     // The logits, shared with the backward rule, which overwrites them (it runs once).
     auto z = std::make_shared<Array>(Array::from_shape({N, V}));
     const std::size_t counted = check_targets("linear_cross_entropy", {N, V}, targets, ignore_index);
     forward_rows(0, N, z->data());
-    const bool has_bias = bias.defined();
     auto rule = [z, targets, reduction, ignore_index, counted, N, H, V, has_bias, inv_sum = std::move(inv_sum)](Step& s) -> Grads {
         // dz = g_n (e / sum - onehot), written over e; the bias gradient (column
         // sums of dz) is gathered in the same pass, while each row is in cache.
@@ -226,7 +309,10 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
         } else {
             out.add(none);
         }
-        out.add(-g * x);
+        if (s.needs_grad(1))
+            out.add(Array(-g * x));
+        else
+            out.add(none);  // targets are data almost always: skip a [N, D] product
         return out;
     });
 }
