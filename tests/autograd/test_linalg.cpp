@@ -1,5 +1,8 @@
 // matmul and linear go straight to cblas_sgemm; checked against hand-computed
 // products and by finite differences.
+#include <tuple>
+
+#include "autograd/blas.hpp"
 #include "tests/support/check.hpp"
 
 using namespace tapegrad;
@@ -43,4 +46,25 @@ TEST_CASE("linear: equals matmul with the transposed weight plus a broadcast bia
     Array fused = linear(Tensor(x), Tensor(w), Tensor(b)).value();
     Array composed = (matmul(Tensor(x), transpose(Tensor(w))) + Tensor(b)).value();
     CHECK_CLOSE(fused, composed, 1e-5, 1e-6);
+}
+
+TEST_CASE("sgemm: small products run on one thread, the pool size is restored, results agree") {
+    const int before = blas::num_threads();
+    blas::set_num_threads(2);
+    // 12 x 40 x 20 is far below the one-thread cut-off; 64 x 256 x 256 above it.
+    for (auto [m, n, k] : {std::tuple{12, 40, 20}, std::tuple{64, 256, 256}}) {
+        const Array a = random_array({std::size_t(m), std::size_t(k)}, 120), b = random_array({std::size_t(k), std::size_t(n)}, 121);
+        Array c = Array::from_shape({std::size_t(m), std::size_t(n)});
+        blas::sgemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+        CHECK(blas::num_threads() == 2);
+        Array expected = zeros({std::size_t(m), std::size_t(n)});
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) {
+                double acc = 0;
+                for (int l = 0; l < k; ++l) acc += double(a.data()[i * k + l]) * b.data()[l * n + j];
+                expected.data()[i * n + j] = float(acc);
+            }
+        CHECK_CLOSE(c, expected, 1e-5, 1e-5);
+    }
+    blas::set_num_threads(before);
 }
