@@ -22,9 +22,12 @@ Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction red
 
 // cross_entropy(linear(x, weight, bias), targets), fused: x [N, H], weight [V, H]
 // (PyTorch's Linear layout), bias [V] or undefined, targets [N]. The [N, V] logits
-// live only inside the op, and its backward turns them into softmax - one-hot in
-// place, so the largest buffer of a language model's step exists once. Rows whose
-// target is ignore_index skip the exp pass.
+// live only inside the op. For a mean or sum the gradients are computed in the
+// forward pass, through blocks of at most 16 MiB of logits, and the backward rule
+// only scales them by the upstream gradient: a language model's largest buffer
+// never exists whole. With Reduction::none the logits are kept and the backward
+// turns them into softmax - one-hot in place. Rows whose target is ignore_index
+// skip the exp pass. Without gradients (NoGradGuard) the rows go through blocks.
 Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor& bias, const Indices& targets,
                             Reduction reduction = Reduction::mean, std::int64_t ignore_index = default_ignore_index);
 
