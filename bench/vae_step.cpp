@@ -5,7 +5,6 @@
 // steps are excluded. Prints a JSON record (median ms/step, throughput, peak RSS).
 //   build/bench/vae_step --model text --steps 300 --threads 2 [--profile]
 #include <CLI/CLI.hpp>
-#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -99,7 +98,6 @@ int main(int argc, char** argv) {
                 set = data::SentenceDataset(train, vocab, max_length);
             }
             autograd::release_unused_memory();
-            if (const char* t = std::getenv("EXPERIMENT_MMAP_MB")) mallopt(M_MMAP_THRESHOLD, std::atoi(t) << 20);
             models::vae::SentenceVAEConfig c;  // the reference's: embed 300, GRU 256, latent 16, embedding dropout 0.5
             c.vocab = vocab.size();
             c.embed = embed;
