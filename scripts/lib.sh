@@ -3,7 +3,7 @@
 
 # Packages needed to build and test.
 TAPEGRAD_BUILD_PACKAGES=(g++ meson ninja-build pkg-config ccache python3
-    libxtensor-dev libxtensor-blas-dev libopenblas-dev doctest-dev zlib1g-dev
+    libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev doctest-dev zlib1g-dev
     libcli11-dev nlohmann-json3-dev libstb-dev libbenchmark-dev python3-numpy
     dataset-fashion-mnist)
 
