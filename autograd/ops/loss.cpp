@@ -107,10 +107,12 @@ Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction red
 
 namespace {
 
-// Most floats in the eager path's block of logits (16 MiB). Each block costs
+// Most floats in the eager path's block of logits (8 MiB). Each block costs
 // sgemm one more packing of the weight, so the rows are split into as few,
-// equal blocks as fit: a 736-token batch over a 10k vocabulary takes two.
-constexpr std::size_t eager_block_floats = std::size_t{4} << 20;
+// equal blocks as fit: a 736-token batch over a 10k vocabulary takes four.
+// Measured on the sentence VAE (docs/performance.md): 16 MiB blocks held 12-16 MiB
+// more peak RSS for no measurable speed; 4 MiB ones cost 2-3% of the step.
+constexpr std::size_t eager_block_floats = std::size_t{2} << 20;
 
 // linear_cross_entropy for a reduced (scalar) loss. Its vector-Jacobian product
 // is the upstream scalar g times the loss's own gradient, so that gradient can be

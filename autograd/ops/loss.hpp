@@ -23,7 +23,7 @@ Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction red
 // cross_entropy(linear(x, weight, bias), targets), fused: x [N, H], weight [V, H]
 // (PyTorch's Linear layout), bias [V] or undefined, targets [N]. The [N, V] logits
 // live only inside the op. For a mean or sum the gradients are computed in the
-// forward pass, through blocks of at most 16 MiB of logits, and the backward rule
+// forward pass, through blocks of at most 8 MiB of logits, and the backward rule
 // only scales them by the upstream gradient: a language model's largest buffer
 // never exists whole. With Reduction::none the logits are kept and the backward
 // turns them into softmax - one-hot in place. Rows whose target is ignore_index
