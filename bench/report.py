@@ -37,28 +37,30 @@ print("Written by `bench/run` on %s UTC: %d repetitions of %d training steps per
       " Peak RSS: the whole process's maximum resident set (getrusage).\n"
       % (datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), repeats, steps))
 print("Both sides always run the same OpenBLAS library with the same kernels (they inherit OPENBLAS_CORETYPE). Each"
-      " section below is one kernel setting: the one the environment sets, and, on a CPU with AVX-512 where the"
-      " environment pins other kernels, OpenBLAS's AVX-512 (SkylakeX) kernels.")
+      " section below is one kernel setting: first the one the environment sets (or OpenBLAS chooses, when"
+      " OPENBLAS_CORETYPE is unset), then, on a CPU with AVX-512, the other family of x86 kernels (AVX-512 \"SkylakeX\""
+      " or AVX2 \"Haswell\"). Ratios are shown to three decimals so that one just above a goal never reads as equal.")
 def section(out):
     core_env = open(os.path.join(out, "env.txt")).read().split("OPENBLAS_CORETYPE: ")[-1].strip()
-    print("\n## OpenBLAS kernels: %s\n" % core_env)
+    records = load(out, "tapegrad_*.json")
+    core = records[0].get("blas_core", "?") if records else "?"
+    how = "chosen by OpenBLAS, OPENBLAS_CORETYPE unset" if core_env.startswith("(unset") else "OPENBLAS_CORETYPE=" + core_env
+    print("\n## OpenBLAS kernels: %s (%s)\n" % (core, how))
     print("| model | threads | tapegrad ms/step | PyTorch ms/step | time ratio (goal) | tapegrad peak RSS MiB | PyTorch peak RSS MiB | RSS ratio (goal %.2f) | throughput tapegrad / PyTorch |" % RSS_GOAL)
     print("|---|---|---|---|---|---|---|---|---|")
     detail = []
-    core = "?"
     for model in ("text", "image"):
         for t in (2, 1):
             a = [ours(r) for r in load(out, "tapegrad_%s_t%d_r*.json" % (model, t))]
             b = [theirs(r) for r in load(out, "torch_%s_t%d_r*.json" % (model, t))]
             if not a or not b:
                 continue
-            core = a[0][3]
             ta, tb = median([x[0] for x in a]), median([x[0] for x in b])
             ra, rb = median([x[1] for x in a]), median([x[1] for x in b])
             qa, qb = median([x[2] for x in a]), median([x[2] for x in b])
             g = TIME_GOAL[(model, t)]
             unit = "tokens/s" if model == "text" else "examples/s"
-            print("| %s VAE | %d | %.2f | %.2f | **%.2f** (%.1f, %s) | %.0f | %.0f | **%.2f** (%s) | %.0f / %.0f %s |" % (
+            print("| %s VAE | %d | %.2f | %.2f | **%.3f** (%.1f, %s) | %.0f | %.0f | **%.3f** (%s) | %.0f / %.0f %s |" % (
                 "sentence" if model == "text" else "image", t, ta, tb, ta / tb, g, "met" if ta / tb <= g else "missed",
                 ra, rb, ra / rb, "met" if ra / rb <= RSS_GOAL else "missed", qa, qb, unit))
             detail.append((model, t, [x[0] for x in a], [x[0] for x in b]))
