@@ -73,7 +73,10 @@ def section(out):
     for t in (1, 2):
         p = os.path.join(out, "micro_t%d.json" % t)
         if os.path.exists(p):
-            micro[t] = {b["name"]: b for b in json.load(open(p))["benchmarks"]}
+            # The median of each benchmark's repetitions (plain runs when it was not repeated).
+            runs = json.load(open(p))["benchmarks"]
+            medians = [b for b in runs if b.get("aggregate_name") == "median"]
+            micro[t] = {b["run_name"]: b for b in medians} if medians else {b["name"]: b for b in runs}
     if micro:
         print("\n### Op micro-benchmarks (`build/bench/micro`)\n")
         print("matmul through the tape against a raw `cblas_sgemm` of the same shape ([M, K] x [K, N]); forward + backward"
