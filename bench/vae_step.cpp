@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     std::size_t steps = 300, warmup = 20;
     int threads = 2;
     std::uint64_t seed = 1;
-    bool profile = false;
+    bool profile = false, print_core = false;
     std::size_t batch_size = 0, hidden = 0, embed = 300, latent = 0, max_length = 60, min_count = 2;
     app.add_option("--model", model, "text or image")->check(CLI::IsMember({"text", "image"}));
     app.add_option("--batch-size", batch_size, "batch size (default 32 text, 128 image)");
@@ -62,7 +62,12 @@ int main(int argc, char** argv) {
     app.add_option("--seed", seed, "seed")->capture_default_str();
     app.add_option("--json", json_path, "also write the record to this file");
     app.add_flag("--profile", profile, "print where a step's time goes, per op");
+    app.add_flag("--blas-core", print_core, "print the OpenBLAS kernels in use (OPENBLAS_CORETYPE or its own choice) and exit");
     CLI11_PARSE(app, argc, argv);
+    if (print_core) {
+        std::cout << blas::core_name() << '\n';
+        return 0;
+    }
     if (steps <= warmup) {
         std::cerr << "--steps must exceed --warmup\n";
         return 2;
