@@ -174,7 +174,8 @@ public:
     // Starts the clock for the next op's forward time (call at the top of a step,
     // so that batch building is not charged to the first op).
     static void mark();
-    // Charges time spent outside the tape (an optimiser step) to a named row.
+    // Charges time spent outside the tape (an optimiser step) to a named row. Time
+    // added while an op's backward rule runs (a leaf's hook) is left out of that op's row.
     static void add(const std::string& name, double ms);
     static std::vector<OpTime> report();  // sorted by total time, largest first
     static void print(std::ostream& os, double steps = 1.0);  // a table, per step when steps > 1
