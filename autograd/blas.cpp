@@ -5,38 +5,81 @@
 
 #include <cstdlib>
 
+#include "autograd/parallel.hpp"
+
 namespace tapegrad::blas {
 
 namespace {
 
-int pool_threads = 0;  // what set_num_threads asked for (0: OpenBLAS's own default)
+// How many threads products may use (set_num_threads; 0 until asked: then the
+// number OpenBLAS would have used). OpenBLAS itself always runs on one thread:
+// a product worth splitting is cut in two here and the halves run on the caller
+// and on parallel::parallel_for's helper thread, which also takes the elementwise
+// passes between products. One pool for both: OpenBLAS's own workers spin between
+// products and slowed every pass that shared their core (docs/performance.md).
+int pool_threads = 0;
+
+int pool() {
+    if (pool_threads == 0) {
+        pool_threads = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+    }
+    return pool_threads;
+}
 
 // Below this many multiply-adds (m n k) a product runs on one thread. Measured
-// here with OpenBLAS 0.3.21 on 2 cores (bench: the image VAE's 20- and 40-wide
-// layers, a GRU step with few sequences left): handing half of such a product to
-// the second thread costs more than it saves, e.g. 128x400x40 takes 40 us on one
-// thread and 63 on two, 12x768x256 72 against 119; from 16x768x256 (3.1 M) on,
-// two threads win (92 against 63 us). OpenBLAS's own cut-off is 0.26 M.
-constexpr double one_thread_below = 3.0e6;
+// here with OpenBLAS 0.3.21 on 2 cores (median of 15 x 200 calls, SkylakeX kernels,
+// Haswell in brackets): 128x20x20 takes 1.3 us on one thread and 1.4 split in two
+// (1.6 / 2.2), 128x40x20 1.7 / 1.9; from about 0.2 M on the split wins: 1x768x256
+// 6.1 / 4.0 us (52 / 27), 8x768x256 50 / 12 (a half fits OpenBLAS's unpacked
+// small-matrix kernel), 128x20x400 27 / 10, 32x768x256 110 / 66 (144 / 80).
+constexpr double one_thread_below = 0.15e6;
+
+void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+          int ldb, float beta, float* c, int ldc) {
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
+                alpha, a, lda, b, ldb, beta, c, ldc);
+}
 
 }  // namespace
 
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc) {
     if (m == 0 || n == 0) return;
-    if (pool_threads == 0) pool_threads = openblas_get_num_threads();
-    const bool narrow = pool_threads > 1 && static_cast<double>(m) * n * k < one_thread_below;
-    if (narrow) openblas_set_num_threads(1);  // cheap: the pool stays, only the count changes
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
-                alpha, a, lda, b, ldb, beta, c, ldc);
-    if (narrow) openblas_set_num_threads(pool_threads);
+    if (pool() < 2 || static_cast<double>(m) * n * k < one_thread_below) {
+        gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    // Two products on disjoint parts of C: its columns (and B's) when C is wider
+    // than tall, else its rows (and A's). Each half packs only its share of the
+    // operand it cuts.
+    const std::size_t rows = static_cast<std::size_t>(m), cols = static_cast<std::size_t>(n);
+    if (n >= m) {
+        parallel::parallel_for(cols, 16, [&](std::size_t from, std::size_t to, std::size_t) {
+            const float* bp = trans_b ? b + from * static_cast<std::size_t>(ldb) : b + from;
+            gemm(trans_a, trans_b, m, static_cast<int>(to - from), k, alpha, a, lda, bp, ldb, beta, c + from, ldc);
+        });
+    } else {
+        parallel::parallel_for(rows, 16, [&](std::size_t from, std::size_t to, std::size_t) {
+            const float* ap = trans_a ? a + from : a + from * static_cast<std::size_t>(lda);
+            gemm(trans_a, trans_b, static_cast<int>(to - from), n, k, alpha, ap, lda, b, ldb, beta,
+                 c + from * static_cast<std::size_t>(ldc), ldc);
+        });
+    }
+}
+
+void openblas_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                    const float* b, int ldb, float beta, float* c, int ldc) {
+    openblas_set_num_threads(pool());
+    gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    openblas_set_num_threads(1);
 }
 
 void set_num_threads(int n) {
-    openblas_set_num_threads(n);
-    pool_threads = n;
+    pool_threads = n < 1 ? 1 : n;
+    openblas_set_num_threads(1);
 }
-int num_threads() { return openblas_get_num_threads(); }
+int num_threads() { return pool(); }
 
 std::string core_name() { return openblas_get_corename(); }
 

@@ -12,7 +12,14 @@ namespace tapegrad::blas {
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc);
 
-// OpenBLAS's thread pool size (set once at start-up; 2 cores -> 1 or 2).
+// The same product as OpenBLAS alone computes it, on its own thread pool of
+// num_threads() threads: the baseline that bench/micro compares sgemm against.
+void openblas_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                    const float* b, int ldb, float beta, float* c, int ldc);
+
+// Threads for products and the passes between them (set once at start-up; 2 cores
+// -> 1 or 2). With 2, a large product is split in two halves computed at once
+// (parallel.hpp); OpenBLAS itself stays on one thread.
 void set_num_threads(int n);
 int num_threads();
 

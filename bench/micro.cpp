@@ -23,7 +23,7 @@ void BM_sgemm_raw(benchmark::State& st) {
     const Array a = randn({M, K}), b = randn({K, N});
     Array c = Array::from_shape({M, N});
     for (auto _ : st) {
-        blas::sgemm(false, false, int(M), int(N), int(K), 1.0f, a.data(), int(K), b.data(), int(N), 0.0f, c.data(), int(N));
+        blas::openblas_sgemm(false, false, int(M), int(N), int(K), 1.0f, a.data(), int(K), b.data(), int(N), 0.0f, c.data(), int(N));
         benchmark::DoNotOptimize(c.data());
     }
     set_flops(st, 2.0 * M * K * N);
@@ -72,9 +72,9 @@ void BM_sgemm_raw_three(benchmark::State& st) {
         st.PauseTiming();
         const Array g = ones({M, N});
         st.ResumeTiming();
-        blas::sgemm(false, false, int(M), int(N), int(K), 1.0f, a.data(), int(K), b.data(), int(N), 0.0f, c.data(), int(N));
-        blas::sgemm(false, true, int(M), int(K), int(N), 1.0f, g.data(), int(N), b.data(), int(N), 0.0f, da.data(), int(K));
-        blas::sgemm(true, false, int(K), int(N), int(M), 1.0f, a.data(), int(K), g.data(), int(N), 0.0f, db.data(), int(N));
+        blas::openblas_sgemm(false, false, int(M), int(N), int(K), 1.0f, a.data(), int(K), b.data(), int(N), 0.0f, c.data(), int(N));
+        blas::openblas_sgemm(false, true, int(M), int(K), int(N), 1.0f, g.data(), int(N), b.data(), int(N), 0.0f, da.data(), int(K));
+        blas::openblas_sgemm(true, false, int(K), int(N), int(M), 1.0f, a.data(), int(K), g.data(), int(N), 0.0f, db.data(), int(N));
         benchmark::DoNotOptimize(db.data());
     }
     set_flops(st, 3 * 2.0 * M * K * N);

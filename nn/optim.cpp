@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/parallel.hpp"
 #include "autograd/tape.hpp"
 
 namespace tapegrad::nn {
@@ -158,14 +159,17 @@ void Adam::update(std::size_t i) {
     // One pass over the four arrays (memory-bound once they leave the cache: the fewer
     // passes the better), and one division per element: dividing by bc2_sqrt as well
     // cost 5% of the update (docs/performance.md).
+    // Large tensors are split with the helper thread when OpenBLAS has two.
+    parallel::parallel_for(n, std::size_t{1} << 16, [&](std::size_t begin, std::size_t end, std::size_t) {
 #pragma omp simd
-    for (std::size_t k = 0; k < n; ++k) {
-        const float wk = w[k] * decay;
-        const float gk = g[k] + l2 * wk;
-        m[k] = b1 * m[k] + (1.0f - b1) * gk;
-        v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
-        w[k] = wk - step_size * m[k] / (std::sqrt(v[k]) * inv_bc2_sqrt + eps);
-    }
+        for (std::size_t k = begin; k < end; ++k) {
+            const float wk = w[k] * decay;
+            const float gk = g[k] + l2 * wk;
+            m[k] = b1 * m[k] + (1.0f - b1) * gk;
+            v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
+            w[k] = wk - step_size * m[k] / (std::sqrt(v[k]) * inv_bc2_sqrt + eps);
+        }
+    });
 }
 
 void Adam::visit_state(const std::function<void(const std::string&, const Array&)>& f) const {

@@ -7,6 +7,7 @@
 
 #include "autograd/blas.hpp"
 #include "autograd/kernels.hpp"
+#include "autograd/parallel.hpp"
 #include "autograd/ops/linalg.hpp"
 #include "autograd/ops/detail.hpp"
 #include "autograd/ops/elementwise.hpp"
@@ -141,22 +142,30 @@ Tensor eager_linear_cross_entropy(const Tensor& x, const Tensor& weight, const T
     const std::size_t blocks = std::max<std::size_t>(1, (N * V + eager_block_floats - 1) / eager_block_floats);
     const std::size_t block = std::max<std::size_t>(1, (N + blocks - 1) / blocks);
     Array z = Array::from_shape({std::min(block, N), V});
+    Array db_part;  // the second part's share of the bias gradient
     const int h_ = static_cast<int>(H), v_ = static_cast<int>(V);
     for (std::size_t from = 0; from < N; from += block) {
         const std::size_t n = std::min(block, N - from);
         const int n_ = static_cast<int>(n);
         forward_rows(from, n, z.data());  // z holds e = exp(z - max) for counted rows
-        for (std::size_t r = 0; r < n; ++r) {
-            float* dz = z.data() + r * V;
-            const std::int64_t t = targets.data()[from + r];
-            if (t == ignore_index) {
-                std::fill(dz, dz + V, 0.0f);
-                continue;
+        // dz = w (e / sum - onehot) over e; the bias gradient gathered while each row is
+        // in cache, one partial sum per part (the second is added after the join).
+        const std::size_t parts = parallel::parallel_for(n, 8, [&](std::size_t begin, std::size_t end, std::size_t part) {
+            if (want_db && part == 1) db_part = zeros({V});
+            float* db = part == 0 ? grads->db.data() : db_part.data();
+            for (std::size_t r = begin; r < end; ++r) {
+                float* dz = z.data() + r * V;
+                const std::int64_t t = targets.data()[from + r];
+                if (t == ignore_index) {
+                    std::fill(dz, dz + V, 0.0f);
+                    continue;
+                }
+                kernels::scale(w * inv_sums[from + r], dz, V);
+                dz[t] -= w;
+                if (want_db) kernels::axpy(1.0f, dz, db, V);
             }
-            kernels::scale(w * inv_sums[from + r], dz, V);
-            dz[t] -= w;
-            if (want_db) kernels::axpy(1.0f, dz, grads->db.data(), V);
-        }
+        }, 1);
+        if (want_db && parts == 2) kernels::axpy(1.0f, db_part.data(), grads->db.data(), V);
         if (want_dx)
             blas::sgemm(false, false, n_, h_, v_, 1.0f, z.data(), v_, Wt.data(), h_, 0.0f, grads->dx.data() + from * H, h_);
         if (want_dw)
@@ -206,17 +215,19 @@ Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor&
     auto forward_rows = [&](std::size_t from, std::size_t n, float* z) {
         blas::sgemm(false, true, static_cast<int>(n), static_cast<int>(V), static_cast<int>(H), 1.0f, X.data() + from * H,
                     static_cast<int>(H), Wt.data(), static_cast<int>(H), 0.0f, z, static_cast<int>(V));
-        for (std::size_t r = 0; r < n; ++r) {
-            const std::size_t row = from + r;
-            const std::int64_t t = targets.data()[row];
-            if (t == ignore_index) continue;
-            float* zn = z + r * V;
-            const float m = b ? kernels::add_max(b, zn, V) : kernels::max(zn, V);
-            const float target_logit = zn[t];
-            const float s = kernels::exp_shift(zn, m, zn, V);
-            rows[row] = m + std::log(s) - target_logit;
-            inv_sum[row] = 1.0f / s;
-        }
+        parallel::parallel_for(n, 8, [&](std::size_t begin, std::size_t end, std::size_t) {
+            for (std::size_t r = begin; r < end; ++r) {
+                const std::size_t row = from + r;
+                const std::int64_t t = targets.data()[row];
+                if (t == ignore_index) continue;
+                float* zn = z + r * V;
+                const float m = b ? kernels::add_max(b, zn, V) : kernels::max(zn, V);
+                const float target_logit = zn[t];
+                const float s = kernels::exp_shift(zn, m, zn, V);
+                rows[row] = m + std::log(s) - target_logit;
+                inv_sum[row] = 1.0f / s;
+            }
+        }, 1);
     };
     if (!recording) {
         // Nothing to differentiate (evaluation): blocks of rows through one small

@@ -48,23 +48,35 @@ TEST_CASE("linear: equals matmul with the transposed weight plus a broadcast bia
     CHECK_CLOSE(fused, composed, 1e-5, 1e-6);
 }
 
-TEST_CASE("sgemm: small products run on one thread, the pool size is restored, results agree") {
+TEST_CASE("sgemm: products split between two threads agree with a plain sum, in every layout") {
     const int before = blas::num_threads();
     blas::set_num_threads(2);
-    // 12 x 40 x 20 is far below the one-thread cut-off; 64 x 256 x 256 above it.
-    for (auto [m, n, k] : {std::tuple{12, 40, 20}, std::tuple{64, 256, 256}}) {
-        const Array a = random_array({std::size_t(m), std::size_t(k)}, 120), b = random_array({std::size_t(k), std::size_t(n)}, 121);
-        Array c = Array::from_shape({std::size_t(m), std::size_t(n)});
-        blas::sgemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
-        CHECK(blas::num_threads() == 2);
-        Array expected = zeros({std::size_t(m), std::size_t(n)});
-        for (int i = 0; i < m; ++i)
-            for (int j = 0; j < n; ++j) {
-                double acc = 0;
-                for (int l = 0; l < k; ++l) acc += double(a.data()[i * k + l]) * b.data()[l * n + j];
-                expected.data()[i * n + j] = float(acc);
-            }
-        CHECK_CLOSE(c, expected, 1e-5, 1e-5);
+    // 12 x 40 x 20 stays on one thread; the others are split: by columns (n >= m),
+    // by rows (m > n), at sizes that are not multiples of the split's grain.
+    for (auto [m, n, k] : {std::tuple{12, 40, 20}, std::tuple{64, 256, 256}, std::tuple{33, 301, 300},
+                           std::tuple{401, 37, 250}}) {
+        for (int layout = 0; layout < 4; ++layout) {
+            const bool ta = layout & 1, tb = layout & 2;
+            const std::size_t M = m, N = n, K = k;
+            const Array a = random_array(ta ? Shape{K, M} : Shape{M, K}, 120), b = random_array(tb ? Shape{N, K} : Shape{K, N}, 121);
+            Array c = random_array({M, N}, 122);
+            const Array c0 = c;
+            blas::sgemm(ta, tb, m, n, k, 0.5f, a.data(), ta ? m : k, b.data(), tb ? k : n, 2.0f, c.data(), n);
+            CHECK(blas::num_threads() == 2);
+            Array expected = Array::from_shape({M, N});
+            for (std::size_t i = 0; i < M; ++i)
+                for (std::size_t j = 0; j < N; ++j) {
+                    double acc = 0;
+                    for (std::size_t l = 0; l < K; ++l)
+                        acc += double(ta ? a(l, i) : a(i, l)) * double(tb ? b(j, l) : b(l, j));
+                    expected(i, j) = float(0.5 * acc + 2.0 * c0(i, j));
+                }
+            INFO("m n k = " << m << " " << n << " " << k << ", trans_a " << ta << ", trans_b " << tb);
+            CHECK_CLOSE(c, expected, 1e-4, 1e-4);
+            Array d = Array::from_shape({M, N});
+            blas::openblas_sgemm(ta, tb, m, n, k, 0.5f, a.data(), ta ? m : k, b.data(), tb ? k : n, 0.0f, d.data(), n);
+            CHECK_CLOSE(d, expected - 2.0f * c0, 1e-4, 1e-4);
+        }
     }
     blas::set_num_threads(before);
 }

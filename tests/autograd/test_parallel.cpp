@@ -1,0 +1,91 @@
+// parallel_for: the split between the caller and the helper thread.
+#include <atomic>
+#include <functional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "autograd/blas.hpp"
+#include "autograd/parallel.hpp"
+#include "tests/support/check.hpp"
+
+using namespace tapegrad;
+
+namespace {
+struct Threads {  // sets the pool size for one test and restores it
+    int before = blas::num_threads();
+    explicit Threads(int n) { blas::set_num_threads(n); }
+    ~Threads() { blas::set_num_threads(before); }
+};
+}  // namespace
+
+TEST_CASE("parallel_for: two threads cover the range once, in two disjoint pieces on two threads") {
+    Threads two(2);
+    std::vector<int> hits(1000, 0);
+    std::thread::id ids[2];
+    std::size_t begins[2] = {99, 99};
+    const std::size_t parts = parallel::parallel_for(hits.size(), 100, [&](std::size_t b, std::size_t e, std::size_t part) {
+        ids[part] = std::this_thread::get_id();
+        begins[part] = b;
+        for (std::size_t i = b; i < e; ++i) ++hits[i];
+    });
+    CHECK(parts == 2);
+    for (int h : hits) REQUIRE(h == 1);
+    CHECK(begins[0] == 0);
+    CHECK(begins[1] % 16 == 0);  // the split falls on the grain
+    CHECK(ids[0] == std::this_thread::get_id());
+    CHECK(ids[1] != ids[0]);
+    // Many small jobs in a row (as one product per GRU step) all complete.
+    std::atomic<long> sum{0};
+    for (int j = 0; j < 2000; ++j)
+        parallel::parallel_for(64, 16, [&](std::size_t b, std::size_t e, std::size_t) {
+            for (std::size_t i = b; i < e; ++i) sum += static_cast<long>(i);
+        });
+    CHECK(sum == 2000L * (63 * 64 / 2));
+}
+
+TEST_CASE("parallel_for: one thread, or a small range, runs everything on the caller") {
+    {
+        Threads one(1);
+        std::size_t calls = 0;
+        CHECK(parallel::parallel_for(1000, 10, [&](std::size_t b, std::size_t e, std::size_t part) {
+                  ++calls;
+                  CHECK(b == 0);
+                  CHECK(e == 1000);
+                  CHECK(part == 0);
+              }) == 1);
+        CHECK(calls == 1);
+    }
+    Threads two(2);
+    CHECK(parallel::parallel_for(15, 8, [](std::size_t, std::size_t, std::size_t part) { CHECK(part == 0); }) == 1);
+}
+
+TEST_CASE("parallel_for: an exception from the helper's piece reaches the caller, after both pieces finished") {
+    Threads two(2);
+    std::atomic<int> finished{0};
+    CHECK_THROWS_WITH(parallel::parallel_for(1000, 10,
+                                             [&](std::size_t, std::size_t, std::size_t part) {
+                                                 ++finished;
+                                                 if (part == 1) throw std::runtime_error("helper failed");
+                                             }),
+                      "helper failed");
+    CHECK(finished == 2);
+    // The helper is still usable afterwards.
+    CHECK(parallel::parallel_for(1000, 10, [](std::size_t, std::size_t, std::size_t) {}) == 2);
+}
+
+TEST_CASE("parallel_for: two user threads at once both get their whole range done") {
+    Threads two(2);
+    auto work = [](std::vector<int>& hits) {
+        for (int j = 0; j < 300; ++j)
+            parallel::parallel_for(hits.size(), 16, [&](std::size_t b, std::size_t e, std::size_t) {
+                for (std::size_t i = b; i < e; ++i) ++hits[i];
+            });
+    };
+    std::vector<int> mine(500, 0), theirs(700, 0);
+    std::thread other(work, std::ref(theirs));
+    work(mine);
+    other.join();
+    for (int h : mine) REQUIRE(h == 300);
+    for (int h : theirs) REQUIRE(h == 300);
+}
