@@ -1,6 +1,9 @@
 // Micro-benchmarks of the engine (Google Benchmark):
 //  - matmul through the tape (forward, and forward + backward) against a raw
-//    cblas_sgemm of the same shape, reported as GFLOP/s;
+//    cblas_sgemm of the same shape, run by OpenBLAS alone on its own thread pool of
+//    the same size (blas::openblas_sgemm), reported as GFLOP/s. The tape's products
+//    go through blas::sgemm, which splits them over the project's own two threads;
+//    at one thread both sides are the same OpenBLAS call;
 //  - the tape's bookkeeping per recorded op on small tensors.
 // Run: build/bench/micro [--benchmark_filter=...]; bench/run runs it for results.md.
 #include <benchmark/benchmark.h>

@@ -79,8 +79,10 @@ def section(out):
             micro[t] = {b["run_name"]: b for b in medians} if medians else {b["name"]: b for b in runs}
     if micro:
         print("\n### Op micro-benchmarks (`build/bench/micro`)\n")
-        print("matmul through the tape against a raw `cblas_sgemm` of the same shape ([M, K] x [K, N]); forward + backward"
-              " is three GEMMs of that size (the product and both input gradients), compared with the same three raw calls.\n")
+        print("matmul through the tape against a raw `cblas_sgemm` of the same shape ([M, K] x [K, N]), run by OpenBLAS"
+              " alone on its own pool of the same number of threads (at 2 threads the tape's products are split over"
+              " tapegrad's own two threads instead); forward + backward is three GEMMs of that size (the product and both"
+              " input gradients), compared with the same three raw calls.\n")
         print("| M x K x N | threads | raw sgemm GFLOP/s | tape forward GFLOP/s | ratio | raw x3 GFLOP/s | tape fwd+bwd GFLOP/s | ratio |")
         print("|---|---|---|---|---|---|---|---|")
         for t, m in sorted(micro.items()):
