@@ -12,10 +12,10 @@ namespace tapegrad::blas {
 namespace {
 
 // How many threads products may use (set_num_threads; 0 until asked: then the
-// number OpenBLAS would have used). OpenBLAS itself always runs on one thread:
-// a product worth splitting is cut in two here and the halves run on the caller
-// and on parallel::parallel_for's helper thread, which also takes the elementwise
-// passes between products. One pool for both: OpenBLAS's own workers spin between
+// number OpenBLAS would have used). OpenBLAS itself always runs on one thread: a
+// product worth splitting is cut into that many pieces here, computed at once on
+// the caller and parallel_for's helpers, which also take the elementwise passes
+// between products. One pool for both: OpenBLAS's own workers spin between
 // products and slowed every pass that shared their core (docs/performance.md).
 int pool_threads = 0;
 
@@ -50,17 +50,19 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    // Two products on disjoint parts of C: its columns (and B's) when C is wider
-    // than tall, else its rows (and A's). Each half packs only its share of the
+    // Products on disjoint parts of C: its columns (and B's) when C is at least as
+    // wide as tall, else its rows (and A's). Each piece packs only its share of the
     // operand it cuts.
     const std::size_t rows = static_cast<std::size_t>(m), cols = static_cast<std::size_t>(n);
     if (n >= m) {
         parallel::parallel_for(cols, 16, [&](std::size_t from, std::size_t to, std::size_t) {
+            if (from == to) return;
             const float* bp = trans_b ? b + from * static_cast<std::size_t>(ldb) : b + from;
             gemm(trans_a, trans_b, m, static_cast<int>(to - from), k, alpha, a, lda, bp, ldb, beta, c + from, ldc);
         });
     } else {
         parallel::parallel_for(rows, 16, [&](std::size_t from, std::size_t to, std::size_t) {
+            if (from == to) return;
             const float* ap = trans_a ? a + from : a + from * static_cast<std::size_t>(lda);
             gemm(trans_a, trans_b, static_cast<int>(to - from), n, k, alpha, ap, lda, b, ldb, beta,
                  c + from * static_cast<std::size_t>(ldc), ldc);

@@ -17,9 +17,10 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 void openblas_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                     const float* b, int ldb, float beta, float* c, int ldc);
 
-// Threads for products and the passes between them (set once at start-up; 2 cores
-// -> 1 or 2). With 2, a large product is split in two halves computed at once
-// (parallel.hpp); OpenBLAS itself stays on one thread.
+// Threads for products and the passes between them (set once at start-up; by
+// default the number OpenBLAS would use). With two or more, a large product is
+// cut into that many pieces computed at once (parallel.hpp); OpenBLAS itself stays
+// on one thread.
 void set_num_threads(int n);
 int num_threads();
 

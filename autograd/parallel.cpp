@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "autograd/blas.hpp"
 
@@ -16,7 +18,7 @@ namespace {
 using Body = std::function<void(std::size_t, std::size_t, std::size_t)>;
 
 // Set while a thread runs a piece: a parallel_for inside a piece (an sgemm called
-// from a body) runs on that thread alone instead of waiting for the busy helper.
+// from a body) runs on that thread alone instead of waiting for the busy helpers.
 thread_local bool in_piece = false;
 struct PieceScope {
     bool was = in_piece;
@@ -39,13 +41,10 @@ void wait_for_change(const std::atomic<std::uint64_t>& value, std::uint64_t old)
     }
 }
 
-// One helper thread. run() posts a job and returns at once; wait() blocks until the
-// helper has finished it. One thread at a time owns it (claim / release): a second
-// thread that calls parallel_for meanwhile runs its range alone.
+// One helper thread. run() posts a piece and returns at once; wait() blocks until
+// the helper has finished it.
 class Helper {
 public:
-    bool claim() { return !busy_.test_and_set(std::memory_order_acquire); }
-    void release() { busy_.clear(std::memory_order_release); }
     Helper() : thread_([this] { loop(); }) {}
     ~Helper() {
         stop_ = true;
@@ -53,20 +52,22 @@ public:
         posted_.notify_one();
         thread_.join();
     }
-    void run(const Body& body, std::size_t begin, std::size_t end) {
+    void run(const Body& body, std::size_t begin, std::size_t end, std::size_t part) {
         body_ = &body;
         begin_ = begin;
         end_ = end;
+        part_ = part;
         error_ = nullptr;
         posted_.fetch_add(1, std::memory_order_release);
         posted_.notify_one();
     }
-    void wait() {
+    // The helper's exception, if its piece threw (after it finished).
+    std::exception_ptr wait() {
         const std::uint64_t target = posted_.load(std::memory_order_relaxed);
         for (std::uint64_t f = finished_.load(std::memory_order_acquire); f != target;
              f = finished_.load(std::memory_order_acquire))
             wait_for_change(finished_, f);
-        if (error_) std::rethrow_exception(error_);
+        return error_;
     }
 
 private:
@@ -78,7 +79,7 @@ private:
             if (stop_) return;
             try {
                 PieceScope scope;
-                (*body_)(begin_, end_, 1);
+                (*body_)(begin_, end_, part_);
             } catch (...) {
                 error_ = std::current_exception();
             }
@@ -87,47 +88,66 @@ private:
         }
     }
 
-    std::atomic_flag busy_;
     std::atomic<std::uint64_t> posted_{0}, finished_{0};
     const Body* body_ = nullptr;
-    std::size_t begin_ = 0, end_ = 0;
+    std::size_t begin_ = 0, end_ = 0, part_ = 0;
     std::exception_ptr error_;
     bool stop_ = false;
     std::thread thread_;  // last: starts once the fields above exist
 };
 
-Helper& helper() {
-    static Helper h;
-    return h;
+// The helpers, made on first use. One thread at a time owns them (claim /
+// release): a second thread that calls parallel_for meanwhile runs its range alone.
+class Pool {
+public:
+    bool claim() { return !busy_.test_and_set(std::memory_order_acquire); }
+    void release() { busy_.clear(std::memory_order_release); }
+    Helper& helper(std::size_t i) {  // only while claimed
+        while (helpers_.size() <= i) helpers_.push_back(std::make_unique<Helper>());
+        return *helpers_[i];
+    }
+
+private:
+    std::atomic_flag busy_;
+    std::vector<std::unique_ptr<Helper>> helpers_;
+};
+
+Pool& pool() {
+    static Pool p;
+    return p;
 }
 
 }  // namespace
 
-std::size_t max_parts() { return blas::num_threads() >= 2 ? 2 : 1; }
+std::size_t max_parts() { return static_cast<std::size_t>(std::max(1, blas::num_threads())); }
 
 std::size_t parallel_for(std::size_t n, std::size_t min_piece, const Body& body, std::size_t grain) {
-    grain = grain ? grain : 1;
-    const std::size_t mid = std::min(n, (n / 2 + grain - 1) / grain * grain);  // part 0 gets [0, mid)
-    if (in_piece || max_parts() < 2 || n < 2 * min_piece || mid == n || !helper().claim()) {
+    grain = std::max<std::size_t>(grain, 1);
+    std::size_t parts = std::min(max_parts(), n / std::max<std::size_t>(min_piece, 1));
+    // Piece p covers [start(p), start(p + 1)): equal shares, cut at multiples of grain.
+    auto start = [&](std::size_t p) { return std::min(n, (p * n / parts + grain - 1) / grain * grain); };
+    while (parts > 1 && start(1) >= n) --parts;  // a grain too coarse for this many pieces
+    if (parts < 2 || in_piece || !pool().claim()) {
         body(0, n, 0);
         return 1;
     }
-    PieceScope scope;
-    Helper& h = helper();
     struct Release {
-        Helper& h;
-        ~Release() { h.release(); }
-    } release{h};
-    h.run(body, mid, n);
-    std::exception_ptr mine;
+        ~Release() { pool().release(); }
+    } release;
+    PieceScope scope;
+    for (std::size_t p = 1; p < parts; ++p) pool().helper(p - 1).run(body, start(p), start(p + 1), p);
+    std::exception_ptr error;
     try {
-        body(0, mid, 0);
+        body(0, start(1), 0);
     } catch (...) {
-        mine = std::current_exception();
+        error = std::current_exception();
     }
-    h.wait();  // always join before leaving: the body lives in the caller's frame
-    if (mine) std::rethrow_exception(mine);
-    return 2;
+    for (std::size_t p = 1; p < parts; ++p) {  // always join all before leaving: the body lives in the caller's frame
+        std::exception_ptr e = pool().helper(p - 1).wait();
+        if (e && !error) error = e;
+    }
+    if (error) std::rethrow_exception(error);
+    return parts;
 }
 
 }  // namespace tapegrad::parallel

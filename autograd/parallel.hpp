@@ -1,12 +1,13 @@
-// The project's one thread pool: the calling thread plus one helper thread. With
-// two threads (blas::set_num_threads(2), the default on 2 cores), blas::sgemm cuts
-// each large product in two halves computed at once, and the elementwise passes
-// between products (softmax rows, the optimiser's update) split their ranges the
-// same way. OpenBLAS itself stays on one thread: its own workers spin for a while
-// after every product, and a pass that shared a core with them ran slower than on
-// one thread (docs/performance.md). With one thread everything runs on the caller.
+// The project's one thread pool: the calling thread plus helper threads, as many
+// threads in all as blas::num_threads() (set_num_threads; by default the cores
+// OpenBLAS sees). With two or more, blas::sgemm cuts each large product into that
+// many pieces computed at once, and the elementwise passes between products
+// (softmax rows, the optimiser's update) split their ranges the same way. OpenBLAS
+// itself stays on one thread: its own workers spin for a while after every
+// product, and a pass that shared a core with them ran slower than on one thread
+// (docs/performance.md). With one thread everything runs on the caller.
 //
-// The helper spins for ~50 us after a job (the next one usually follows at once),
+// A helper spins for ~50 us after a job (the next one usually follows at once),
 // then sleeps on an atomic.
 #pragma once
 
@@ -15,18 +16,19 @@
 
 namespace tapegrad::parallel {
 
-// Calls body(begin, end, part) on disjoint pieces covering [0, n): part 0 on the
-// calling thread, part 1 (if any) on the helper. Pieces are split at a multiple of
-// `grain` (keeps SIMD loops aligned). Runs on the caller alone when n < 2 * min_piece,
-// with one thread, inside another parallel_for's piece, or while another thread
-// holds the helper. Returns the number of parts used (1 or 2), so that the
-// caller can combine per-part partial results. An exception thrown by either part
-// is rethrown here, after both parts have finished.
+// Calls body(begin, end, part) on disjoint pieces covering [0, n), one per thread:
+// part 0 on the calling thread, parts 1, 2, ... on the helpers. Pieces hold at
+// least min_piece items where the range allows and start at multiples of `grain`
+// (keeps SIMD loops aligned); a piece may be empty. Runs on the caller alone when
+// n < 2 * min_piece, with one thread, inside another parallel_for's piece, or while
+// another thread holds the helpers. Returns the number of parts used, so that the
+// caller can combine per-part partial results. An exception thrown by any piece is
+// rethrown here, after every piece has finished.
 std::size_t parallel_for(std::size_t n, std::size_t min_piece,
                          const std::function<void(std::size_t begin, std::size_t end, std::size_t part)>& body,
                          std::size_t grain = 16);
 
-// How many parts parallel_for would use for a large range now (1 or 2).
+// How many parts parallel_for may use now: blas::num_threads().
 std::size_t max_parts();
 
 }  // namespace tapegrad::parallel

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "autograd/blas.hpp"
 #include "autograd/kernels.hpp"
@@ -142,17 +143,17 @@ Tensor eager_linear_cross_entropy(const Tensor& x, const Tensor& weight, const T
     const std::size_t blocks = std::max<std::size_t>(1, (N * V + eager_block_floats - 1) / eager_block_floats);
     const std::size_t block = std::max<std::size_t>(1, (N + blocks - 1) / blocks);
     Array z = Array::from_shape({std::min(block, N), V});
-    Array db_part;  // the second part's share of the bias gradient
+    std::vector<Array> db_parts(want_db ? parallel::max_parts() : 0);  // the other threads' shares of db
     const int h_ = static_cast<int>(H), v_ = static_cast<int>(V);
     for (std::size_t from = 0; from < N; from += block) {
         const std::size_t n = std::min(block, N - from);
         const int n_ = static_cast<int>(n);
         forward_rows(from, n, z.data());  // z holds e = exp(z - max) for counted rows
         // dz = w (e / sum - onehot) over e; the bias gradient gathered while each row is
-        // in cache, one partial sum per part (the second is added after the join).
+        // in cache, one partial sum per part (the others are added after the join).
         const std::size_t parts = parallel::parallel_for(n, 8, [&](std::size_t begin, std::size_t end, std::size_t part) {
-            if (want_db && part == 1) db_part = zeros({V});
-            float* db = part == 0 ? grads->db.data() : db_part.data();
+            if (want_db && part > 0) db_parts[part] = zeros({V});
+            float* db = !want_db ? nullptr : part == 0 ? grads->db.data() : db_parts[part].data();
             for (std::size_t r = begin; r < end; ++r) {
                 float* dz = z.data() + r * V;
                 const std::int64_t t = targets.data()[from + r];
@@ -165,7 +166,8 @@ Tensor eager_linear_cross_entropy(const Tensor& x, const Tensor& weight, const T
                 if (want_db) kernels::axpy(1.0f, dz, db, V);
             }
         }, 1);
-        if (want_db && parts == 2) kernels::axpy(1.0f, db_part.data(), grads->db.data(), V);
+        if (want_db)
+            for (std::size_t part = 1; part < parts; ++part) kernels::axpy(1.0f, db_parts[part].data(), grads->db.data(), V);
         if (want_dx)
             blas::sgemm(false, false, n_, h_, v_, 1.0f, z.data(), v_, Wt.data(), h_, 0.0f, grads->dx.data() + from * H, h_);
         if (want_dw)

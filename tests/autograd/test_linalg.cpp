@@ -50,11 +50,12 @@ TEST_CASE("linear: equals matmul with the transposed weight plus a broadcast bia
 
 TEST_CASE("sgemm: products split between two threads agree with a plain sum, in every layout") {
     const int before = blas::num_threads();
-    blas::set_num_threads(2);
     // 12 x 40 x 20 stays on one thread; the others are split: by columns (n >= m),
-    // by rows (m > n), at sizes that are not multiples of the split's grain.
-    for (auto [m, n, k] : {std::tuple{12, 40, 20}, std::tuple{64, 256, 256}, std::tuple{33, 301, 300},
-                           std::tuple{401, 37, 250}}) {
+    // by rows (m > n), at sizes that are not multiples of the split's grain, in two
+    // and in three pieces.
+    for (auto [m, n, k, threads] : {std::tuple{12, 40, 20, 2}, std::tuple{64, 256, 256, 2}, std::tuple{33, 301, 300, 2},
+                                    std::tuple{401, 37, 250, 2}, std::tuple{33, 301, 300, 3}, std::tuple{401, 37, 250, 3}}) {
+        blas::set_num_threads(threads);
         for (int layout = 0; layout < 4; ++layout) {
             const bool ta = layout & 1, tb = layout & 2;
             const std::size_t M = m, N = n, K = k;
@@ -62,7 +63,7 @@ TEST_CASE("sgemm: products split between two threads agree with a plain sum, in 
             Array c = random_array({M, N}, 122);
             const Array c0 = c;
             blas::sgemm(ta, tb, m, n, k, 0.5f, a.data(), ta ? m : k, b.data(), tb ? k : n, 2.0f, c.data(), n);
-            CHECK(blas::num_threads() == 2);
+            CHECK(blas::num_threads() == threads);
             Array expected = Array::from_shape({M, N});
             for (std::size_t i = 0; i < M; ++i)
                 for (std::size_t j = 0; j < N; ++j) {
@@ -71,7 +72,7 @@ TEST_CASE("sgemm: products split between two threads agree with a plain sum, in 
                         acc += double(ta ? a(l, i) : a(i, l)) * double(tb ? b(j, l) : b(l, j));
                     expected(i, j) = float(0.5 * acc + 2.0 * c0(i, j));
                 }
-            INFO("m n k = " << m << " " << n << " " << k << ", trans_a " << ta << ", trans_b " << tb);
+            INFO("m n k = " << m << " " << n << " " << k << ", trans_a " << ta << ", trans_b " << tb << ", threads " << threads);
             CHECK_CLOSE(c, expected, 1e-4, 1e-4);
             Array d = Array::from_shape({M, N});
             blas::openblas_sgemm(ta, tb, m, n, k, 0.5f, a.data(), ta ? m : k, b.data(), tb ? k : n, 0.0f, d.data(), n);

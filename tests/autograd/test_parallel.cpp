@@ -3,6 +3,7 @@
 #include <functional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "autograd/blas.hpp"
@@ -10,6 +11,7 @@
 #include "tests/support/check.hpp"
 
 using namespace tapegrad;
+using namespace tapegrad::testing;
 
 namespace {
 struct Threads {  // sets the pool size for one test and restores it
@@ -88,4 +90,30 @@ TEST_CASE("parallel_for: two user threads at once both get their whole range don
     other.join();
     for (int h : mine) REQUIRE(h == 300);
     for (int h : theirs) REQUIRE(h == 300);
+}
+
+TEST_CASE("parallel_for: three threads (more than this machine's cores) cover the range once, one piece each") {
+    Threads three(3);
+    // {items, pieces}: pieces start at multiples of 16 and hold 8 items on average at least.
+    for (auto [n, expected] : {std::pair<std::size_t, std::size_t>{1000, 3}, {50, 3}, {33, 3}, {20, 2}}) {
+        std::vector<int> hits(n, 0);
+        std::vector<std::thread::id> ids(3);
+        const std::size_t parts = parallel::parallel_for(n, 8, [&](std::size_t b, std::size_t e, std::size_t part) {
+            ids[part] = std::this_thread::get_id();
+            for (std::size_t i = b; i < e; ++i) ++hits[i];
+        });
+        INFO("n = " << n);
+        CHECK(parts == expected);
+        for (int h : hits) REQUIRE(h == 1);
+        for (std::size_t p = 1; p < parts; ++p) CHECK(ids[p] != ids[0]);
+    }
+    // A product split three ways agrees with one computed on one thread.
+    const Array a = random_array({64, 300}, 7), b = random_array({300, 500}, 8);
+    Array split = Array::from_shape({64, 500}), single = Array::from_shape({64, 500});
+    blas::sgemm(false, false, 64, 500, 300, 1.0f, a.data(), 300, b.data(), 500, 0.0f, split.data(), 500);
+    {
+        Threads one(1);
+        blas::sgemm(false, false, 64, 500, 300, 1.0f, a.data(), 300, b.data(), 500, 0.0f, single.data(), 500);
+    }
+    CHECK_CLOSE(split, single, 1e-5, 1e-5);
 }
