@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 
+#include <atomic>
 #include <cstdlib>
 
 #include "autograd/parallel.hpp"
@@ -17,14 +18,18 @@ namespace {
 // the caller and parallel_for's helpers, which also take the elementwise passes
 // between products. One pool for both: OpenBLAS's own workers spin between
 // products and slowed every pass that shared their core (docs/performance.md).
-int pool_threads = 0;
+// Threads may read it at once (two user threads with their own tapes); set it
+// before starting any.
+std::atomic<int> pool_threads{0};
 
 int pool() {
-    if (pool_threads == 0) {
-        pool_threads = openblas_get_num_threads();
+    static const int openblas_default = [] {  // once, thread-safe: OpenBLAS's count, then OpenBLAS to 1
+        const int n = openblas_get_num_threads();
         openblas_set_num_threads(1);
-    }
-    return pool_threads;
+        return n;
+    }();
+    const int n = pool_threads.load(std::memory_order_relaxed);
+    return n > 0 ? n : openblas_default;
 }
 
 // Below this many multiply-adds (m n k) a product runs on one thread. Measured
@@ -78,7 +83,8 @@ void openblas_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha
 }
 
 void set_num_threads(int n) {
-    pool_threads = n < 1 ? 1 : n;
+    pool();  // the one-time set-up first, so that it cannot undo what follows
+    pool_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed);
     openblas_set_num_threads(1);
 }
 int num_threads() { return pool(); }

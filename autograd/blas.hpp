@@ -13,12 +13,14 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
            const float* b, int ldb, float beta, float* c, int ldc);
 
 // The same product as OpenBLAS alone computes it, on its own thread pool of
-// num_threads() threads: the baseline that bench/micro compares sgemm against.
+// num_threads() threads: the baseline that bench/micro compares sgemm against. It
+// sets OpenBLAS's global thread count for the call: not for use while other
+// threads compute products.
 void openblas_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                     const float* b, int ldb, float beta, float* c, int ldc);
 
-// Threads for products and the passes between them (set once at start-up; by
-// default the number OpenBLAS would use). With two or more, a large product is
+// Threads for products and the passes between them (set once at start-up, before
+// other threads compute; by default the number OpenBLAS would use). With two or more, a large product is
 // cut into that many pieces computed at once (parallel.hpp); OpenBLAS itself stays
 // on one thread.
 void set_num_threads(int n);

@@ -112,8 +112,11 @@ private:
     std::vector<std::unique_ptr<Helper>> helpers_;
 };
 
+// Never destroyed: joining helpers during static destruction could meet a thread
+// still inside parallel_for, or a piece that called std::exit. They sleep, and end
+// with the process.
 Pool& pool() {
-    static Pool p;
+    static Pool& p = *new Pool;
     return p;
 }
 
@@ -121,9 +124,10 @@ Pool& pool() {
 
 std::size_t max_parts() { return static_cast<std::size_t>(std::max(1, blas::num_threads())); }
 
-std::size_t parallel_for(std::size_t n, std::size_t min_piece, const Body& body, std::size_t grain) {
+std::size_t parallel_for(std::size_t n, std::size_t min_piece, const Body& body, std::size_t grain,
+                         std::size_t most_parts) {
     grain = std::max<std::size_t>(grain, 1);
-    std::size_t parts = std::min(max_parts(), n / std::max<std::size_t>(min_piece, 1));
+    std::size_t parts = std::min({max_parts(), most_parts, n / std::max<std::size_t>(min_piece, 1)});
     // Piece p covers [start(p), start(p + 1)): equal shares, cut at multiples of grain.
     auto start = [&](std::size_t p) { return std::min(n, (p * n / parts + grain - 1) / grain * grain); };
     while (parts > 1 && start(1) >= n) --parts;  // a grain too coarse for this many pieces
@@ -134,6 +138,12 @@ std::size_t parallel_for(std::size_t n, std::size_t min_piece, const Body& body,
     struct Release {
         ~Release() { pool().release(); }
     } release;
+    try {
+        pool().helper(parts - 2);  // every helper exists before any is given the body
+    } catch (...) {                // no thread to be had: run it here
+        body(0, n, 0);
+        return 1;
+    }
     PieceScope scope;
     for (std::size_t p = 1; p < parts; ++p) pool().helper(p - 1).run(body, start(p), start(p + 1), p);
     std::exception_ptr error;

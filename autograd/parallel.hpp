@@ -16,17 +16,18 @@
 
 namespace tapegrad::parallel {
 
-// Calls body(begin, end, part) on disjoint pieces covering [0, n), one per thread:
-// part 0 on the calling thread, parts 1, 2, ... on the helpers. Pieces hold at
-// least min_piece items where the range allows and start at multiples of `grain`
-// (keeps SIMD loops aligned); a piece may be empty. Runs on the caller alone when
-// n < 2 * min_piece, with one thread, inside another parallel_for's piece, or while
-// another thread holds the helpers. Returns the number of parts used, so that the
-// caller can combine per-part partial results. An exception thrown by any piece is
-// rethrown here, after every piece has finished.
+// Calls body(begin, end, part) on disjoint pieces covering [0, n), one per thread
+// and at most most_parts: part 0 on the calling thread, parts 1, 2, ... on the
+// helpers. There are at most n / min_piece pieces; each starts at a multiple of
+// `grain` (keeps SIMD loops aligned), so sizes are equal up to a grain and the
+// last, or one in the middle, may be short or empty. Runs on the caller alone
+// when n < 2 * min_piece, with one thread, inside another parallel_for's piece, or
+// while another thread holds the helpers. Returns the number of parts used, so
+// that the caller can combine per-part partial results (size them by most_parts).
+// An exception thrown by any piece is rethrown here, after every piece finished.
 std::size_t parallel_for(std::size_t n, std::size_t min_piece,
                          const std::function<void(std::size_t begin, std::size_t end, std::size_t part)>& body,
-                         std::size_t grain = 16);
+                         std::size_t grain = 16, std::size_t most_parts = static_cast<std::size_t>(-1));
 
 // How many parts parallel_for may use now: blas::num_threads().
 std::size_t max_parts();

@@ -159,7 +159,7 @@ void Adam::update(std::size_t i) {
     // One pass over the four arrays (memory-bound once they leave the cache: the fewer
     // passes the better), and one division per element: dividing by bc2_sqrt as well
     // cost 5% of the update (docs/performance.md).
-    // Large tensors are split with the helper thread when OpenBLAS has two.
+    // Large tensors are split over the pool's threads (autograd/parallel.hpp).
     parallel::parallel_for(n, std::size_t{1} << 16, [&](std::size_t begin, std::size_t end, std::size_t) {
 #pragma omp simd
         for (std::size_t k = begin; k < end; ++k) {

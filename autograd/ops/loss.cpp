@@ -143,7 +143,7 @@ Tensor eager_linear_cross_entropy(const Tensor& x, const Tensor& weight, const T
     const std::size_t blocks = std::max<std::size_t>(1, (N * V + eager_block_floats - 1) / eager_block_floats);
     const std::size_t block = std::max<std::size_t>(1, (N + blocks - 1) / blocks);
     Array z = Array::from_shape({std::min(block, N), V});
-    std::vector<Array> db_parts(want_db ? parallel::max_parts() : 0);  // the other threads' shares of db
+    std::vector<Array> db_parts(parallel::max_parts());  // the other threads' shares of db (part 0 writes db)
     const int h_ = static_cast<int>(H), v_ = static_cast<int>(V);
     for (std::size_t from = 0; from < N; from += block) {
         const std::size_t n = std::min(block, N - from);
@@ -165,7 +165,7 @@ Tensor eager_linear_cross_entropy(const Tensor& x, const Tensor& weight, const T
                 dz[t] -= w;
                 if (want_db) kernels::axpy(1.0f, dz, db, V);
             }
-        }, 1);
+        }, 1, db_parts.size());
         if (want_db)
             for (std::size_t part = 1; part < parts; ++part) kernels::axpy(1.0f, db_parts[part].data(), grads->db.data(), V);
         if (want_dx)

@@ -48,7 +48,7 @@ TEST_CASE("linear: equals matmul with the transposed weight plus a broadcast bia
     CHECK_CLOSE(fused, composed, 1e-5, 1e-6);
 }
 
-TEST_CASE("sgemm: products split between two threads agree with a plain sum, in every layout") {
+TEST_CASE("sgemm: products split between threads agree with a plain sum, in every layout and with padded rows") {
     const int before = blas::num_threads();
     // 12 x 40 x 20 stays on one thread; the others are split: by columns (n >= m),
     // by rows (m > n), at sizes that are not multiples of the split's grain, in two
@@ -78,6 +78,24 @@ TEST_CASE("sgemm: products split between two threads agree with a plain sum, in 
             blas::openblas_sgemm(ta, tb, m, n, k, 0.5f, a.data(), ta ? m : k, b.data(), tb ? k : n, 0.0f, d.data(), n);
             CHECK_CLOSE(d, expected - 2.0f * c0, 1e-4, 1e-4);
         }
+    }
+    // Row strides wider than the matrices (sub-blocks of larger arrays), A and B
+    // transposed, every leading dimension padded by 5: 70 x 90 x 60 is split by
+    // columns, 120 x 40 x 60 by rows.
+    blas::set_num_threads(2);
+    for (auto [m, n, k] : {std::tuple{70, 90, 60}, std::tuple{120, 40, 60}}) {
+        const int lda = m + 5, ldb = k + 5, ldc = n + 5;
+        const Array a = random_array({std::size_t(k), std::size_t(lda)}, 123), b = random_array({std::size_t(n), std::size_t(ldb)}, 124);
+        Array c = zeros({std::size_t(m), std::size_t(ldc)});
+        blas::sgemm(true, true, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), ldc);
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < ldc; ++j) {
+                double acc = 0;
+                if (j < n)
+                    for (int l = 0; l < k; ++l) acc += double(a(l, i)) * double(b(j, l));
+                INFO("m n k = " << m << " " << n << " " << k << ", c(" << i << ", " << j << ")");
+                REQUIRE(std::abs(c(i, j) - acc) <= 1e-4 + 1e-4 * std::abs(acc));  // the padding stays 0
+            }
     }
     blas::set_num_threads(before);
 }

@@ -1,5 +1,7 @@
-// parallel_for: the split between the caller and the helper thread.
+// parallel_for: the split of a range between the caller and the helper threads.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <stdexcept>
 #include <thread>
@@ -105,7 +107,8 @@ TEST_CASE("parallel_for: three threads (more than this machine's cores) cover th
         INFO("n = " << n);
         CHECK(parts == expected);
         for (int h : hits) REQUIRE(h == 1);
-        for (std::size_t p = 1; p < parts; ++p) CHECK(ids[p] != ids[0]);
+        for (std::size_t p = 1; p < parts; ++p)
+            for (std::size_t q = 0; q < p; ++q) CHECK(ids[p] != ids[q]);
     }
     // A product split three ways agrees with one computed on one thread.
     const Array a = random_array({64, 300}, 7), b = random_array({300, 500}, 8);
@@ -116,4 +119,33 @@ TEST_CASE("parallel_for: three threads (more than this machine's cores) cover th
         blas::sgemm(false, false, 64, 500, 300, 1.0f, a.data(), 300, b.data(), 500, 0.0f, single.data(), 500);
     }
     CHECK_CLOSE(split, single, 1e-5, 1e-5);
+}
+
+TEST_CASE("parallel_for: most_parts caps the pieces; an exception on the caller's piece waits for the helpers") {
+    Threads three(3);
+    std::size_t seen_parts = 0;
+    CHECK(parallel::parallel_for(1000, 8, [&](std::size_t, std::size_t, std::size_t part) { seen_parts = std::max(seen_parts, part + 1); },
+                                 16, 2) == 2);
+    CHECK(seen_parts == 2);
+    std::atomic<int> finished{0};
+    CHECK_THROWS_WITH(parallel::parallel_for(1000, 10,
+                                             [&](std::size_t, std::size_t, std::size_t part) {
+                                                 if (part == 0) throw std::runtime_error("caller failed");
+                                                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                                                 ++finished;
+                                             }),
+                      "caller failed");
+    CHECK(finished == 2);  // both helpers' pieces were done before the exception left
+}
+
+TEST_CASE("parallel_for: a parallel_for inside a piece runs on that piece's thread alone") {
+    Threads two(2);
+    std::atomic<int> inner_parts{0}, covered{0};
+    parallel::parallel_for(100, 10, [&](std::size_t b, std::size_t e, std::size_t) {
+        inner_parts += static_cast<int>(parallel::parallel_for(e - b, 1, [&](std::size_t ib, std::size_t ie, std::size_t) {
+            covered += static_cast<int>(ie - ib);
+        }));
+    });
+    CHECK(inner_parts == 2);  // one part each, inside both pieces
+    CHECK(covered == 100);
 }
