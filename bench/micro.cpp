@@ -2,7 +2,7 @@
 //  - matmul through the tape (forward, and forward + backward) against a raw
 //    cblas_sgemm of the same shape, run by OpenBLAS alone on its own thread pool of
 //    the same size (blas::openblas_sgemm), reported as GFLOP/s. The tape's products
-//    go through blas::sgemm, which splits them over the project's own two threads;
+//    go through blas::sgemm, which splits them over the project's own threads;
 //    at one thread both sides are the same OpenBLAS call;
 //  - the tape's bookkeeping per recorded op on small tensors.
 // Run: build/bench/micro [--benchmark_filter=...]; bench/run runs it for results.md.

@@ -143,16 +143,18 @@ Tensor eager_linear_cross_entropy(const Tensor& x, const Tensor& weight, const T
     const std::size_t blocks = std::max<std::size_t>(1, (N * V + eager_block_floats - 1) / eager_block_floats);
     const std::size_t block = std::max<std::size_t>(1, (N + blocks - 1) / blocks);
     Array z = Array::from_shape({std::min(block, N), V});
-    std::vector<Array> db_parts(parallel::max_parts());  // the other threads' shares of db (part 0 writes db)
+    // The bias gradient is summed per thread (part 0 into db, part p > 0 into its own
+    // buffer), and the buffers are added once, after the last block.
+    const std::size_t most_parts = parallel::max_parts();
+    std::vector<Array> db_parts(want_db ? most_parts : 0);
+    for (std::size_t part = 1; part < db_parts.size(); ++part) db_parts[part] = zeros({V});
     const int h_ = static_cast<int>(H), v_ = static_cast<int>(V);
     for (std::size_t from = 0; from < N; from += block) {
         const std::size_t n = std::min(block, N - from);
         const int n_ = static_cast<int>(n);
         forward_rows(from, n, z.data());  // z holds e = exp(z - max) for counted rows
-        // dz = w (e / sum - onehot) over e; the bias gradient gathered while each row is
-        // in cache, one partial sum per part (the others are added after the join).
-        const std::size_t parts = parallel::parallel_for(n, 8, [&](std::size_t begin, std::size_t end, std::size_t part) {
-            if (want_db && part > 0) db_parts[part] = zeros({V});
+        // dz = w (e / sum - onehot) over e; the bias gradient gathered while each row is in cache.
+        parallel::parallel_for(n, 8, [&](std::size_t begin, std::size_t end, std::size_t part) {
             float* db = !want_db ? nullptr : part == 0 ? grads->db.data() : db_parts[part].data();
             for (std::size_t r = begin; r < end; ++r) {
                 float* dz = z.data() + r * V;
@@ -165,14 +167,13 @@ Tensor eager_linear_cross_entropy(const Tensor& x, const Tensor& weight, const T
                 dz[t] -= w;
                 if (want_db) kernels::axpy(1.0f, dz, db, V);
             }
-        }, 1, db_parts.size());
-        if (want_db)
-            for (std::size_t part = 1; part < parts; ++part) kernels::axpy(1.0f, db_parts[part].data(), grads->db.data(), V);
+        }, 1, most_parts);
         if (want_dx)
             blas::sgemm(false, false, n_, h_, v_, 1.0f, z.data(), v_, Wt.data(), h_, 0.0f, grads->dx.data() + from * H, h_);
         if (want_dw)
             blas::sgemm(true, false, v_, h_, n_, 1.0f, z.data(), v_, X.data() + from * H, h_, 1.0f, grads->dw.data(), h_);
     }
+    for (std::size_t part = 1; part < db_parts.size(); ++part) kernels::axpy(1.0f, db_parts[part].data(), grads->db.data(), V);
     const std::size_t inputs = bias.defined() ? 3 : 2;
     auto rule = [grads, want_dx, want_dw, want_db, inputs](Step& s) -> Grads {
         const float g = s.grad.data()[0];
