@@ -82,24 +82,49 @@ float logsumexp(const float* x, std::size_t n) {
     return m + std::log(s);
 }
 
-double bce_with_logits(const float* x, const float* t, float* out, std::size_t n) {
+namespace {
+// log1p(e) for e in [0, 1], the only range binary cross-entropy needs (e = exp(-|x|)):
+// log(1 + e) = 2 atanh(s) with s = e / (2 + e) in [0, 1/3], and atanh(s) = s (1 + s^2/3
+// + s^4/5 + ... + s^14/15): past that term the series is below float precision for
+// s <= 1/3. No exponent to split off, so it is one division and eight multiply-adds
+// (xsimd's general log1p took 40 of the loss's 90 us on 100 k elements). Within 4
+// ulps of log1p over [0, 1] (the test sweeps it).
+inline Batch log1p_unit(const Batch& e) {
+    const Batch s = e / (Batch(2.0f) + e);
+    const Batch z = s * s;
+    Batch p = xsimd::fma(z, Batch(1.0f / 15), Batch(1.0f / 13));
+    for (const float c : {1.0f / 11, 1.0f / 9, 1.0f / 7, 1.0f / 5, 1.0f / 3, 1.0f}) p = xsimd::fma(z, p, Batch(c));
+    return Batch(2.0f) * s * p;
+}
+}  // namespace
+
+float log1p_unit(float e) { return log1p_unit(Batch(e)).get(0); }
+
+double bce_with_logits(const float* x, const float* t, float* out, std::size_t n, float* d) {
     double total = 0.0;
     std::size_t i = 0;
-    const Batch zero(0.0f);
+    const Batch zero(0.0f), one(1.0f);
     while (i + W <= n) {
         Batch acc(0.0f);
         const std::size_t end = std::min(n, i + 256 * W) / W * W;  // float sums over short blocks
         for (; i < end; i += W) {
             const Batch xb = Batch::load_unaligned(x + i), tb = Batch::load_unaligned(t + i);
-            const Batch l = xsimd::max(xb, zero) - xb * tb + xsimd::log1p(xsimd::exp(-xsimd::abs(xb)));
+            const Batch e = xsimd::exp(-xsimd::abs(xb));
+            const Batch l = xsimd::max(xb, zero) - xb * tb + log1p_unit(e);
             if (out) l.store_unaligned(out + i);
+            if (d) {  // sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below
+                const Batch r = one / (one + e);
+                (xsimd::select(xb >= zero, r, e * r) - tb).store_unaligned(d + i);
+            }
             acc += l;
         }
         total += xsimd::hadd(acc);
     }
     for (; i < n; ++i) {
-        const float l = std::max(x[i], 0.0f) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i])));
+        const float e = std::exp(-std::abs(x[i]));
+        const float l = std::max(x[i], 0.0f) - x[i] * t[i] + std::log1p(e);
         if (out) out[i] = l;
+        if (d) d[i] = (x[i] >= 0.0f ? 1.0f : e) / (1.0f + e) - t[i];
         total += l;
     }
     return total;

@@ -17,7 +17,11 @@ float exp_shift(const float* x, float shift, float* y, std::size_t n);
 float logsumexp(const float* x, std::size_t n);
 // Binary cross-entropy with logits, element-wise: l = max(x, 0) - x t + log1p(exp(-|x|)).
 // Writes l into out (if not null) and returns the sum (accumulated in double per block).
-double bce_with_logits(const float* x, const float* t, float* out, std::size_t n);
+// With d not null, also writes d = sigmoid(x) - t (the gradient of the sum) from the
+// same exp(-|x|): one exp per element for loss and gradient together.
+double bce_with_logits(const float* x, const float* t, float* out, std::size_t n, float* d = nullptr);
+// log1p(e) for e in [0, 1], as bce_with_logits computes it (exposed for its test).
+float log1p_unit(float e);
 // d = g * (sigmoid(x) - t) for a scalar upstream g.
 void bce_with_logits_grad(const float* x, const float* t, float g, float* d, std::size_t n);
 

@@ -1,5 +1,9 @@
 // Losses: values against hand computations and their composed definitions, and
 // gradient checks for every reduction.
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/kernels.hpp"
 #include "tests/support/check.hpp"
 
 using namespace tapegrad;
@@ -54,12 +58,39 @@ TEST_CASE("binary_cross_entropy_with_logits: values, stability and gradients") {
     const Array xs = random_array({3, 4}, 92, -3, 3), ts = random_array({3, 4}, 93, 0, 1);
     for (auto r : {Reduction::none, Reduction::mean, Reduction::sum})
         check_gradients([=](const Inputs& v) { return binary_cross_entropy_with_logits(v[0], v[1], r); }, {xs, ts});
+    // Long enough for the vectorised loop (and its tail), where the reduced losses get
+    // their gradient out of the forward pass.
+    const Array xl = random_array({5, 7}, 94, -6, 6), tl = random_array({5, 7}, 95, 0, 1);
+    for (auto r : {Reduction::mean, Reduction::sum})
+        check_gradients([=](const Inputs& v) { return binary_cross_entropy_with_logits(v[0], v[1], r); }, {xl, tl});
+    {  // requires_grad switched on between forward and backward: the rule computes the gradient itself
+        Tensor a(xl), b(tl);
+        const Tensor loss = binary_cross_entropy_with_logits(a, b.set_requires_grad(true), Reduction::sum);
+        a.set_requires_grad(true);
+        loss.backward();
+        CHECK_CLOSE(a.grad(), Array(1.0f / (1.0f + xt::exp(-xl)) - tl), 1e-6, 1e-6);
+        CHECK_CLOSE(b.grad(), Array(-xl), 1e-6, 1e-6);
+    }
     // Against the textbook formula with sigmoid and log.
     Tensor p = sigmoid(Tensor(xs));
     Tensor T(ts);
     Tensor textbook = -(T * log(p) + (1.0f - T) * log(1.0f - p));
     CHECK_CLOSE(binary_cross_entropy_with_logits(Tensor(xs), T, Reduction::none).value(), textbook.value(), 1e-4, 1e-5);
     CHECK_THROWS_WITH_AS(binary_cross_entropy_with_logits(x, Tensor(zeros({3}))), doctest::Contains("same shape"), Error);
+}
+
+TEST_CASE("binary_cross_entropy_with_logits: its log1p on [0, 1] is within 4 ulps") {
+    // The kernel's own series for log1p(exp(-|x|)), against the library's log1p in double.
+    double worst = 0.0;
+    for (double e = 1e-30; e <= 1.0; e *= 1.001) {
+        const double exact = std::log1p(static_cast<double>(static_cast<float>(e)));
+        const double got = kernels::log1p_unit(static_cast<float>(e));
+        worst = std::max(worst, std::abs(got - exact) / exact);
+    }
+    const double got_one = kernels::log1p_unit(1.0f), got_zero = kernels::log1p_unit(0.0f);
+    CHECK(worst < 4 * 0x1.0p-23);  // relative: at most 4 ulps of a float in [2^-k, 2^(1-k))
+    CHECK(std::abs(got_one - std::log1p(1.0)) < 2e-7);
+    CHECK(got_zero == 0.0);
 }
 
 TEST_CASE("mse_loss: mean, sum and none") {
