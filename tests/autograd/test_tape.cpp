@@ -189,6 +189,20 @@ TEST_CASE("random: manual_seed makes draws reproducible and the state can be res
     for (std::size_t i = 0; i < 10; ++i) CHECK(p[i] == i);
 }
 
+TEST_CASE("random: a block of normals is the stream of one-at-a-time draws") {
+    // Odd and even lengths, a block boundary, and a spare carried between calls.
+    for (const std::size_t n : {1, 2, 7, 64, 129, 1000}) {
+        Generator one(11), block(11);
+        std::vector<float> want(n + 3), got(n + 3);
+        for (float& v : want) v = one.normal();
+        block.normal(got.data(), n);
+        block.normal(got.data() + n, 3);  // continues from the spare, if n was odd
+        for (std::size_t i = 0; i < want.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-6));
+        for (int k = 0; k < 3; ++k) CHECK(block.normal() == one.normal());  // the engines agree after it
+        CHECK(block.next_u64() == one.next_u64());
+    }
+}
+
 TEST_CASE("random: SeedScope runs from its own seed and restores the stream") {
     manual_seed(9);
     Array a = rand({3});
