@@ -1,5 +1,7 @@
 // add sub mul div neg pow and the operators. Each rule returns gradients in the
 // output's shape; the sweep sums them back over broadcast axes (sum_to).
+#include <optional>
+
 #include "autograd/ops/detail.hpp"
 #include "autograd/ops/elementwise.hpp"
 
@@ -9,29 +11,53 @@ namespace {
 void check_broadcast(const char* op, const Tensor& a, const Tensor& b) {
     if (a.value().shape() != b.value().shape()) detail::broadcast_shapes(a.shape(), b.shape(), op);
 }
+
+// The value of `s` when it is a single number that broadcasts to `other`'s shape
+// (size 1, rank at most other's): `x * 0.5f` and the like. Such ops then run as
+// array-and-float expressions, which xtensor evaluates in one vectorised pass; as
+// a broadcast they went through its strided loop, element by element: `x * 0.5f`
+// on [128, 20] took 7.8 us forward and 16 us with backward, against 0.45 and 1.6
+// for two arrays of equal shape. (A gradient for the number itself, when it needs
+// one, is still the full-shape product that the sweep sums down to it.)
+std::optional<float> number(const Tensor& s, const Tensor& other) {
+    const Array& v = s.value();
+    if (v.size() == 1 && v.dimension() <= other.value().dimension()) return v.data()[0];
+    return std::nullopt;
+}
 }  // namespace
 
 // y = a + b          da = g          db = g
 Tensor add(const Tensor& a, const Tensor& b) {
     check_broadcast("add", a, b);
-    return record("add", a.value() + b.value(), {a, b}, [](Step& s) -> Grads {
+    auto rule = [](Step& s) -> Grads {
         Grads g;
         g.add(s.grad);         // a copy, made only if a needs it
         g.add(s.take_grad());  // then b takes the adjoint itself
         return g;
-    });
+    };
+    if (const auto k = number(b, a)) return record("add", a.value() + *k, {a, b}, rule);
+    if (const auto k = number(a, b)) return record("add", *k + b.value(), {a, b}, rule);
+    return record("add", a.value() + b.value(), {a, b}, rule);
 }
 
 // y = a - b          da = g          db = -g
 Tensor sub(const Tensor& a, const Tensor& b) {
     check_broadcast("sub", a, b);
-    return record("sub", a.value() - b.value(), {a, b},
-                  [](Step& s) -> Grads { return {s.grad, -s.grad}; });
+    auto rule = [](Step& s) -> Grads { return {s.grad, -s.grad}; };
+    if (const auto k = number(b, a)) return record("sub", a.value() - *k, {a, b}, rule);
+    if (const auto k = number(a, b)) return record("sub", *k - b.value(), {a, b}, rule);
+    return record("sub", a.value() - b.value(), {a, b}, rule);
 }
 
 // y = a * b          da = g * b      db = g * a
 Tensor mul(const Tensor& a, const Tensor& b) {
     check_broadcast("mul", a, b);
+    if (const auto k = number(b, a))
+        return record("mul", a.value() * *k, {a, b},
+                      [k = *k](Step& s) -> Grads { return {s.grad * k, s.grad * s.input(0)}; });
+    if (const auto k = number(a, b))
+        return record("mul", *k * b.value(), {a, b},
+                      [k = *k](Step& s) -> Grads { return {s.grad * s.input(1), s.grad * k}; });
     return record("mul", a.value() * b.value(), {a, b},
                   [](Step& s) -> Grads { return {s.grad * s.input(1), s.grad * s.input(0)}; });
 }
@@ -39,6 +65,14 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 // y = a / b          da = g / b      db = -g * a / b^2 = -g * y / b
 Tensor div(const Tensor& a, const Tensor& b) {
     check_broadcast("div", a, b);
+    if (const auto k = number(b, a))
+        return record("div", a.value() / *k, {a, b}, [k = *k](Step& s) -> Grads {
+            return {s.grad / k, -s.grad * s.output() / k};
+        });
+    if (const auto k = number(a, b))
+        return record("div", *k / b.value(), {a, b}, [](Step& s) -> Grads {
+            return {s.grad / s.input(1), -s.grad * s.output() / s.input(1)};
+        });
     return record("div", a.value() / b.value(), {a, b}, [](Step& s) -> Grads {
         return {s.grad / s.input(1), -s.grad * s.output() / s.input(1)};
     });

@@ -123,3 +123,38 @@ TEST_CASE("operators: floats on either side act as constants") {
     check_gradients([](const Inputs& x) { return 1.0f - 2.0f * x[0] / 3.0f + x[0] * 0.5f; }, {random_array({3}, 23)});
     check_gradients([](const Inputs& x) { return 2.0f / x[0] - 1.0f; }, {random_array({3}, 24, 0.5f, 2.0f)});
 }
+
+TEST_CASE("add, sub, mul, div: a single-number operand agrees with the same op on a full-shape copy") {
+    // A size-1 operand of no higher rank runs as an array-and-float expression; the
+    // results and both gradients (the number's summed back) must be those of the
+    // general broadcast path, here forced with an explicit full-shape constant.
+    using Op = Tensor (*)(const Tensor&, const Tensor&);
+    const std::pair<const char*, Op> ops[] = {{"add", add}, {"sub", sub}, {"mul", mul}, {"div", div}};
+    const Array x = random_array({3, 4}, 31, 0.5f, 2.0f);
+    for (const Shape& one : {Shape{}, Shape{1}, Shape{1, 1}}) {
+        const Array k = full(one, 1.7f);
+        for (const auto& [name, op] : ops) {
+            for (const bool number_first : {false, true}) {
+                CAPTURE(name);
+                CAPTURE(number_first);
+                CAPTURE(one.size());
+                Tensor t(x, true), n(k, true), t2(x, true), n2(k, true);
+                const Tensor y = number_first ? op(n, t) : op(t, n);
+                sum(y * Tensor(x)).backward();  // (backward consumes the tape: one graph at a time)
+                // the general path: the number broadcast by hand, its gradient summed by the sweep
+                const Tensor wide = n2 + Tensor(zeros({3, 4}));
+                const Tensor y2 = number_first ? op(wide, t2) : op(t2, wide);
+                sum(y2 * Tensor(x)).backward();
+                CHECK(y.value().shape() == y2.value().shape());
+                CHECK_CLOSE(y.value(), y2.value(), 1e-6, 1e-6);
+                CHECK_CLOSE(t.grad(), t2.grad(), 1e-5, 1e-5);
+                CHECK_CLOSE(n.grad(), n2.grad(), 1e-4, 1e-5);
+                CHECK(n.grad().shape() == k.shape());
+            }
+            check_gradients([op](const Inputs& v) { return op(v[0], v[1]); }, {x, k});
+            check_gradients([op](const Inputs& v) { return op(v[1], v[0]); }, {x, k});
+        }
+    }
+    // A size-1 operand of higher rank than the other broadcasts the other up: [1, 1] with [4] is [1, 4].
+    CHECK(mul(Tensor(full({1, 1}, 2.0f)), Tensor(array({1, 2, 3, 4}))).value().shape() == Shape{1, 4});
+}
