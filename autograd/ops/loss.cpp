@@ -318,12 +318,12 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
     if (want_dx) *dx = Array::from_shape(x.shape());
     const double total = kernels::bce_with_logits(x.data(), t.data(), nullptr, x.size(), want_dx ? dx->data() : nullptr);
     Array y(static_cast<float>(reduction == Reduction::mean ? total / n : total));
-    return record("binary_cross_entropy_with_logits", std::move(y), {logits, targets}, [reduction, n, dx](Step& s) -> Grads {
+    return record("binary_cross_entropy_with_logits", std::move(y), {logits, targets}, [reduction, n, dx, want_dx](Step& s) -> Grads {
         const float g = s.grad.data()[0] * (reduction == Reduction::mean ? 1.0f / n : 1.0f);
         Grads out;
         if (s.needs_grad(0)) {
             const Array& x = s.input(0);
-            if (dx->shape() != x.shape()) {  // requires_grad was switched on after the forward pass
+            if (!want_dx) {  // requires_grad was switched on after the forward pass
                 *dx = Array::from_shape(x.shape());
                 kernels::bce_with_logits_grad(x.data(), s.input(1).data(), 1.0f, dx->data(), x.size());
             }
