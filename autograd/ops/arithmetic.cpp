@@ -24,6 +24,46 @@ std::optional<float> number(const Tensor& s, const Tensor& other) {
     if (v.size() == 1 && v.dimension() <= other.value().dimension()) return v.data()[0];
     return std::nullopt;
 }
+
+// The other slow broadcast: `c` of `full`'s rank, equal to it on the leading axes
+// and 1 on all the rest ([B, 1] against [B, H]; [B, T, 1] or [B, 1, 1] against
+// [B, T, H]), such as a mask or a per-row scale. xtensor assigns it element by
+// element too ([128, 400] * [128, 1]: 132 us, against 5 for equal shapes). Returns
+// how many consecutive elements of `full` each element of `c` covers, or 0 when
+// the pair is not of this form. (An operand broadcast along leading axes instead,
+// [H] against [B, H], is fast in xtensor and is left to it.)
+std::size_t run_length(const Array& c, const Array& full) {
+    const std::size_t n = full.dimension();
+    if (c.dimension() != n || c.shape() == full.shape()) return 0;
+    std::size_t k = n;  // c is 1 on the axes k..n-1
+    while (k > 0 && c.shape()[k - 1] == 1) --k;
+    if (k == 0) return 0;  // a single number: number() takes it
+    for (std::size_t i = 0; i < k; ++i)
+        if (c.shape()[i] != full.shape()[i]) return 0;
+    std::size_t run = 1;
+    for (std::size_t i = k; i < n; ++i) run *= full.shape()[i];
+    return run;
+}
+
+// out[o * run + i] = f(x[o * run + i], c[o]): the whole of x, one value of c per run.
+template <class F>
+Array along_runs(const Array& x, const Array& c, std::size_t run, F f) {
+    Array out = Array::from_shape(x.shape());
+    const float* xp = x.data();
+    float* yp = out.data();
+    for (std::size_t o = 0; o < c.size(); ++o) {
+        const float k = c.data()[o];
+        const float* xr = xp + o * run;
+        float* yr = yp + o * run;
+#pragma omp simd
+        for (std::size_t i = 0; i < run; ++i) yr[i] = f(xr[i], k);
+    }
+    return out;
+}
+
+constexpr auto plus = [](float x, float c) { return x + c; };
+constexpr auto times = [](float x, float c) { return x * c; };
+constexpr auto over = [](float x, float c) { return x / c; };
 }  // namespace
 
 // y = a + b          da = g          db = g
@@ -37,6 +77,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
     };
     if (const auto k = number(b, a)) return record("add", a.value() + *k, {a, b}, rule);
     if (const auto k = number(a, b)) return record("add", *k + b.value(), {a, b}, rule);
+    if (const auto r = run_length(b.value(), a.value())) return record("add", along_runs(a.value(), b.value(), r, plus), {a, b}, rule);
+    if (const auto r = run_length(a.value(), b.value())) return record("add", along_runs(b.value(), a.value(), r, plus), {a, b}, rule);
     return record("add", a.value() + b.value(), {a, b}, rule);
 }
 
@@ -46,6 +88,10 @@ Tensor sub(const Tensor& a, const Tensor& b) {
     auto rule = [](Step& s) -> Grads { return {s.grad, -s.grad}; };
     if (const auto k = number(b, a)) return record("sub", a.value() - *k, {a, b}, rule);
     if (const auto k = number(a, b)) return record("sub", *k - b.value(), {a, b}, rule);
+    if (const auto r = run_length(b.value(), a.value()))
+        return record("sub", along_runs(a.value(), b.value(), r, [](float x, float c) { return x - c; }), {a, b}, rule);
+    if (const auto r = run_length(a.value(), b.value()))
+        return record("sub", along_runs(b.value(), a.value(), r, [](float x, float c) { return c - x; }), {a, b}, rule);
     return record("sub", a.value() - b.value(), {a, b}, rule);
 }
 
@@ -58,6 +104,22 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     if (const auto k = number(a, b))
         return record("mul", *k * b.value(), {a, b},
                       [k = *k](Step& s) -> Grads { return {s.grad * s.input(1), s.grad * k}; });
+    // c along runs: the full operand's gradient is g times c along the same runs; c's
+    // is the full-shape product that the sweep sums down (both only if needed).
+    if (const auto r = run_length(b.value(), a.value()))
+        return record("mul", along_runs(a.value(), b.value(), r, times), {a, b}, [r](Step& s) -> Grads {
+            Grads g;
+            if (s.needs_grad(0)) g.add(along_runs(s.grad, s.input(1), r, times)); else g.add(none);
+            g.add(s.grad * s.input(0));
+            return g;
+        });
+    if (const auto r = run_length(a.value(), b.value()))
+        return record("mul", along_runs(b.value(), a.value(), r, times), {a, b}, [r](Step& s) -> Grads {
+            Grads g;
+            g.add(s.grad * s.input(1));
+            if (s.needs_grad(1)) g.add(along_runs(s.grad, s.input(0), r, times)); else g.add(none);
+            return g;
+        });
     return record("mul", a.value() * b.value(), {a, b},
                   [](Step& s) -> Grads { return {s.grad * s.input(1), s.grad * s.input(0)}; });
 }
@@ -73,6 +135,16 @@ Tensor div(const Tensor& a, const Tensor& b) {
         return record("div", *k / b.value(), {a, b}, [](Step& s) -> Grads {
             return {s.grad / s.input(1), -s.grad * s.output() / s.input(1)};
         });
+    if (const auto r = run_length(b.value(), a.value()))
+        return record("div", along_runs(a.value(), b.value(), r, over), {a, b}, [r](Step& s) -> Grads {
+            Grads g;
+            if (s.needs_grad(0)) g.add(along_runs(s.grad, s.input(1), r, over)); else g.add(none);
+            if (s.needs_grad(1)) g.add(along_runs(Array(-s.grad * s.output()), s.input(1), r, over)); else g.add(none);
+            return g;
+        });
+    if (const auto r = run_length(a.value(), b.value()))  // c / x: both gradients are full-shape expressions
+        return record("div", along_runs(b.value(), a.value(), r, [](float x, float c) { return c / x; }), {a, b},
+                      [](Step& s) -> Grads { return {s.grad / s.input(1), -s.grad * s.output() / s.input(1)}; });
     return record("div", a.value() / b.value(), {a, b}, [](Step& s) -> Grads {
         return {s.grad / s.input(1), -s.grad * s.output() / s.input(1)};
     });

@@ -178,3 +178,40 @@ TEST_CASE("add, sub, mul, div: a single-number operand agrees with the same op o
         CHECK(q.grad().data()[0] == 3.0f);
     }
 }
+
+TEST_CASE("add, sub, mul, div: an operand broadcast along trailing axes ([B, 1] with [B, H]) agrees with a full-shape copy") {
+    // Such pairs (masks, per-row scales) run through the ops' own loop over runs;
+    // results and both gradients must be those of the same op on the operand
+    // spelled out at full shape, whose gradient is then summed over each run by hand.
+    using Op = Tensor (*)(const Tensor&, const Tensor&);
+    const std::pair<const char*, Op> ops[] = {{"add", add}, {"sub", sub}, {"mul", mul}, {"div", div}};
+    const std::pair<Shape, Shape> pairs[] = {{{3, 1}, {3, 4}}, {{2, 3, 1}, {2, 3, 4}}, {{2, 1, 1}, {2, 3, 4}}, {{5, 1}, {5, 17}}};
+    for (const auto& [small, big] : pairs) {
+        const Array x = random_array(big, 41, 0.5f, 2.0f), c = random_array(small, 42, 0.5f, 2.0f);
+        const std::size_t run = x.size() / c.size();
+        const Array c_wide = xt::broadcast(c, big);
+        for (const auto& [name, op] : ops) {
+            for (const bool small_first : {false, true}) {
+                CAPTURE(name);
+                CAPTURE(small_first);
+                CAPTURE(shape_str(small));
+                Tensor t(x, true), n(c, true), t2(x, true), wide(c_wide, true);
+                const Tensor y = small_first ? op(n, t) : op(t, n);
+                sum(y * Tensor(x)).backward();
+                const Tensor y2 = small_first ? op(wide, t2) : op(t2, wide);
+                sum(y2 * Tensor(x)).backward();
+                CHECK(y.value().shape() == big);
+                CHECK_CLOSE(y.value(), y2.value(), 1e-6, 1e-6);
+                CHECK_CLOSE(t.grad(), t2.grad(), 1e-5, 1e-5);
+                REQUIRE(n.grad().shape() == small);
+                for (std::size_t o = 0; o < c.size(); ++o) {
+                    double want = 0.0;
+                    for (std::size_t i = 0; i < run; ++i) want += wide.grad().data()[o * run + i];
+                    CHECK(n.grad().data()[o] == doctest::Approx(want).epsilon(1e-5));
+                }
+            }
+            check_gradients([op](const Inputs& v) { return op(v[0], v[1]); }, {x, c});
+            check_gradients([op](const Inputs& v) { return op(v[1], v[0]); }, {x, c});
+        }
+    }
+}
