@@ -131,16 +131,6 @@ double bce_with_logits(const float* x, const float* t, float* out, std::size_t n
     return total;
 }
 
-void bce_with_logits_grad(const float* x, const float* t, float g, float* d, std::size_t n) {
-    const Batch one(1.0f), gb(g);
-    std::size_t i = 0;
-    for (; i + W <= n; i += W) {
-        const Batch s = one / (one + xsimd::exp(-Batch::load_unaligned(x + i)));
-        (gb * (s - Batch::load_unaligned(t + i))).store_unaligned(d + i);
-    }
-    for (; i < n; ++i) d[i] = g * (1.0f / (1.0f + std::exp(-x[i])) - t[i]);
-}
-
 void axpy(float a, const float* x, float* y, std::size_t n) {
     const Batch ab(a);
     std::size_t i = 0;

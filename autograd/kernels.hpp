@@ -22,8 +22,6 @@ float logsumexp(const float* x, std::size_t n);
 double bce_with_logits(const float* x, const float* t, float* out, std::size_t n, float* d = nullptr);
 // log1p(e) for e in [0, 1], as bce_with_logits computes it (exposed for its test).
 float log1p_unit(float e);
-// d = g * (sigmoid(x) - t) for a scalar upstream g.
-void bce_with_logits_grad(const float* x, const float* t, float g, float* d, std::size_t n);
 
 // y[i] = a * x[i] + y[i]
 void axpy(float a, const float* x, float* y, std::size_t n);

@@ -325,7 +325,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
             const Array& x = s.input(0);
             if (!want_dx) {  // requires_grad was switched on after the forward pass
                 *dx = Array::from_shape(x.shape());
-                kernels::bce_with_logits_grad(x.data(), s.input(1).data(), 1.0f, dx->data(), x.size());
+                kernels::bce_with_logits(x.data(), s.input(1).data(), nullptr, x.size(), dx->data());
             }
             kernels::scale(g, dx->data(), dx->size());
             out.add(std::move(*dx));  // each rule runs once: the buffer is handed over, not copied
