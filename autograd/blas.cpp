@@ -75,6 +75,11 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
     }
 }
 
+void transpose(int rows, int cols, const float* a, float* b) {
+    if (rows == 0 || cols == 0) return;
+    cblas_somatcopy(CblasRowMajor, CblasTrans, rows, cols, 1.0f, a, cols, b, rows);
+}
+
 void openblas_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                     const float* b, int ldb, float beta, float* c, int ldc) {
     openblas_set_num_threads(pool());

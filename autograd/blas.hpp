@@ -12,6 +12,9 @@ namespace tapegrad::blas {
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc);
 
+// b = a^T: a is [rows, cols], b becomes [cols, rows] (both contiguous, row-major).
+void transpose(int rows, int cols, const float* a, float* b);
+
 // The same product as OpenBLAS alone computes it, on its own thread pool of
 // num_threads() threads: the baseline that bench/micro compares sgemm against. It
 // sets OpenBLAS's global thread count for the call: not for use while other

@@ -174,6 +174,11 @@ Tensor gru_layer(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Te
     fill_rows(gi.data(), b_ih.value().data(), N, G);
     blas::sgemm(false, true, i32(N), i32(G), i32(I), 1.0f, sv->xp.data(), i32(I), w_ih.value().data(), i32(I), 1.0f, gi.data(), i32(G));
 
+    // W_hh^T once, so that each step's product is h [n, H] times a row-major
+    // [H, 3H]: OpenBLAS then packs it far faster than W_hh [3H, H] read transposed
+    // (a 1-to-16-row step: 10-70 us instead of 60-100, docs/performance.md).
+    Array w_hh_t = Array::from_shape({H, G});
+    blas::transpose(i32(G), i32(H), w_hh.value().data(), w_hh_t.data());
     sv->hprev = Array::from_shape({N, H});
     sv->gates = Array::from_shape({N, 4 * H});  // r, z, n, gh_n per row
     Array hp = Array::from_shape({N, H});       // packed outputs
@@ -185,7 +190,7 @@ Tensor gru_layer(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Te
         if (s > 0) std::memcpy(prev, hp.data() + p.offset[s - 1] * H, n * H * sizeof(float));
         // Hidden projections of the running rows: Gh = h W_hh^T + b_hh   [n, 3H]
         fill_rows(gh.data(), b_hh.value().data(), n, G);
-        blas::sgemm(false, true, i32(n), i32(G), i32(H), 1.0f, prev, i32(H), w_hh.value().data(), i32(H), 1.0f, gh.data(), i32(G));
+        blas::sgemm(false, false, i32(n), i32(G), i32(H), 1.0f, prev, i32(H), w_hh_t.data(), i32(G), 1.0f, gh.data(), i32(G));
         for (std::size_t r = 0; r < n; ++r) {
             float* sg = sv->gates.data() + (o + r) * 4 * H;
             kernels::gru_cell(gi.data() + (o + r) * G, gh.data() + r * G, prev + r * H, sg, sg + H, sg + 2 * H,
@@ -251,6 +256,8 @@ Tensor lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Ten
     blas::sgemm(false, true, i32(N), i32(G), i32(I), 1.0f, sv->xp.data(), i32(I), w_ih.value().data(), i32(I), 1.0f,
                 sv->gates.data(), i32(G));
 
+    Array w_hh_t = Array::from_shape({H, G});  // as in gru_layer
+    blas::transpose(i32(G), i32(H), w_hh.value().data(), w_hh_t.data());
     sv->hprev = Array::from_shape({N, H});
     sv->cprev = Array::from_shape({N, H});
     sv->tc = Array::from_shape({N, H});
@@ -266,7 +273,7 @@ Tensor lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Ten
             std::memcpy(cprev, cp.data() + p.offset[s - 1] * H, n * H * sizeof(float));
         }
         float* a = sv->gates.data() + o * G;
-        blas::sgemm(false, true, i32(n), i32(G), i32(H), 1.0f, prev, i32(H), w_hh.value().data(), i32(H), 1.0f, a, i32(G));
+        blas::sgemm(false, false, i32(n), i32(G), i32(H), 1.0f, prev, i32(H), w_hh_t.data(), i32(G), 1.0f, a, i32(G));
         for (std::size_t r = 0; r < n; ++r)
             kernels::lstm_cell(a + r * G, cprev + r * H, cp.data() + (o + r) * H, sv->tc.data() + (o + r) * H,
                                hp.data() + (o + r) * H, H);
