@@ -99,3 +99,17 @@ TEST_CASE("sgemm: products split between threads agree with a plain sum, in ever
     }
     blas::set_num_threads(before);
 }
+
+TEST_CASE("blas::transpose: b = a^T for square, wide, tall, single-row and empty matrices") {
+    for (auto [rows, cols] : {std::pair{3, 3}, std::pair{2, 5}, std::pair{768, 256}, std::pair{1, 7}, std::pair{7, 1}}) {
+        const Array a = random_array({std::size_t(rows), std::size_t(cols)}, 125);
+        Array b = Array::from_shape({std::size_t(cols), std::size_t(rows)});
+        blas::transpose(rows, cols, a.data(), b.data());
+        INFO("rows " << rows << ", cols " << cols);
+        CHECK(b == Array(xt::transpose(a)));
+    }
+    Array untouched = array({4.0f});
+    blas::transpose(0, 3, nullptr, untouched.data());  // nothing to read or write
+    blas::transpose(3, 0, nullptr, untouched.data());
+    CHECK(untouched(0) == 4.0f);
+}
