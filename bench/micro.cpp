@@ -85,7 +85,7 @@ void BM_sgemm_raw_three(benchmark::State& st) {
 
 void shapes(benchmark::internal::Benchmark* b) {
     b->Args({128, 784, 400})->Args({32, 256, 768})->Args({800, 256, 10000})->Unit(benchmark::kMicrosecond)->UseRealTime()
-        ->MinTime(0.5);  // bench/run repeats each 5 times, interleaved, and reports the medians
+        ->MinTime(0.5);  // bench/run repeats each 10 times, interleaved, and reports the medians
 }
 
 // Tape bookkeeping: `add` on [32, 16] recorded (requires_grad) versus the same
