@@ -176,7 +176,8 @@ Tensor gru_layer(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Te
 
     // W_hh^T once, so that each step's product is h [n, H] times a row-major
     // [H, 3H]: OpenBLAS then packs it far faster than W_hh [3H, H] read transposed
-    // (a 1-to-16-row step: 10-70 us instead of 60-100, docs/performance.md).
+    // (a step of 2 to 16 rows, SkylakeX kernels: 12-70 us instead of 67-100;
+    // docs/performance.md).
     Array w_hh_t = Array::from_shape({H, G});
     blas::transpose(i32(G), i32(H), w_hh.value().data(), w_hh_t.data());
     sv->hprev = Array::from_shape({N, H});
