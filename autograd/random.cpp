@@ -9,6 +9,14 @@
 
 namespace tapegrad::autograd {
 
+namespace {
+// The two uniforms of a Box-Muller pair, 53 random bits each: u1 in (0, 1] (its log
+// is taken), u2 in [0, 1). One definition for normal() and normal(out, n), whose
+// streams must stay identical.
+double unit_above_zero(std::mt19937_64& e) { return (static_cast<double>(e() >> 11) + 1.0) * 0x1.0p-53; }
+double unit(std::mt19937_64& e) { return static_cast<double>(e() >> 11) * 0x1.0p-53; }
+}  // namespace
+
 void Generator::seed(std::uint64_t s) {
     engine_.seed(s);
     has_spare_ = false;
@@ -22,8 +30,8 @@ float Generator::normal() {
         return spare_;
     }
     // Two uniforms in (0, 1] and [0, 1) -> two independent normals.
-    const double u1 = (static_cast<double>(engine_() >> 11) + 1.0) * 0x1.0p-53;
-    const double u2 = static_cast<double>(engine_() >> 11) * 0x1.0p-53;
+    const double u1 = unit_above_zero(engine_);
+    const double u2 = unit(engine_);
     const double r = std::sqrt(-2.0 * std::log(u1));
     const double t = 2.0 * std::numbers::pi * u2;
     spare_ = static_cast<float>(r * std::sin(t));
@@ -46,8 +54,8 @@ void Generator::normal(float* out, std::size_t n) {
     while (i < n) {
         const std::size_t pairs = std::min(block, (n - i + 1) / 2);
         for (std::size_t k = 0; k < pairs; ++k) {
-            u1[k] = (static_cast<double>(engine_() >> 11) + 1.0) * 0x1.0p-53;
-            u2[k] = static_cast<double>(engine_() >> 11) * 0x1.0p-53;
+            u1[k] = unit_above_zero(engine_);
+            u2[k] = unit(engine_);
         }
         const std::size_t padded = (pairs + lanes - 1) / lanes * lanes;
         std::fill(u1 + pairs, u1 + padded, 1.0);

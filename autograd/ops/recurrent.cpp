@@ -101,6 +101,17 @@ void check_shapes(const char* op, std::size_t gates, const Tensor& x, const Tens
                                              std::to_string(B) + ", " + std::to_string(H) + "]");
 }
 
+// W_hh^T [H, G] of a recurrent weight W_hh [G, H], made once per forward call, so that
+// each step's product is h [n, H] times a row-major [H, G]: OpenBLAS packs it far
+// faster than W_hh read transposed (a step of 2 to 16 rows, SkylakeX kernels:
+// 12-70 us instead of 67-100; docs/performance.md).
+Array transposed(const Array& w) {
+    const std::size_t G = w.shape()[0], H = w.shape()[1];
+    Array t = Array::from_shape({H, G});
+    blas::transpose(i32(G), i32(H), w.data(), t.data());
+    return t;
+}
+
 Tensor bias_or_zeros(const Tensor& b, std::size_t n) { return b.defined() ? b : Tensor(zeros({n})); }
 
 // rows x [G] buffer filled with a bias row.
@@ -174,12 +185,7 @@ Tensor gru_layer(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Te
     fill_rows(gi.data(), b_ih.value().data(), N, G);
     blas::sgemm(false, true, i32(N), i32(G), i32(I), 1.0f, sv->xp.data(), i32(I), w_ih.value().data(), i32(I), 1.0f, gi.data(), i32(G));
 
-    // W_hh^T once, so that each step's product is h [n, H] times a row-major
-    // [H, 3H]: OpenBLAS then packs it far faster than W_hh [3H, H] read transposed
-    // (a step of 2 to 16 rows, SkylakeX kernels: 12-70 us instead of 67-100;
-    // docs/performance.md).
-    Array w_hh_t = Array::from_shape({H, G});
-    blas::transpose(i32(G), i32(H), w_hh.value().data(), w_hh_t.data());
+    const Array w_hh_t = transposed(w_hh.value());
     sv->hprev = Array::from_shape({N, H});
     sv->gates = Array::from_shape({N, 4 * H});  // r, z, n, gh_n per row
     Array hp = Array::from_shape({N, H});       // packed outputs
@@ -257,8 +263,7 @@ Tensor lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Ten
     blas::sgemm(false, true, i32(N), i32(G), i32(I), 1.0f, sv->xp.data(), i32(I), w_ih.value().data(), i32(I), 1.0f,
                 sv->gates.data(), i32(G));
 
-    Array w_hh_t = Array::from_shape({H, G});  // as in gru_layer
-    blas::transpose(i32(G), i32(H), w_hh.value().data(), w_hh_t.data());
+    const Array w_hh_t = transposed(w_hh.value());
     sv->hprev = Array::from_shape({N, H});
     sv->cprev = Array::from_shape({N, H});
     sv->tc = Array::from_shape({N, H});
