@@ -82,16 +82,27 @@ def section(out):
         print("matmul through the tape against a raw `cblas_sgemm` of the same shape ([M, K] x [K, N]), run by OpenBLAS"
               " alone on its own pool of the same number of threads (at 2 threads the tape's products are split over"
               " tapegrad's own two threads instead); forward + backward is three GEMMs of that size (the product and both"
-              " input gradients), compared with the same three raw calls.\n")
-        print("| M x K x N | threads | raw sgemm GFLOP/s | tape forward GFLOP/s | ratio | raw x3 GFLOP/s | tape fwd+bwd GFLOP/s | ratio |")
-        print("|---|---|---|---|---|---|---|---|")
+              " input gradients), compared with the same three raw calls. Each side runs as its own benchmark"
+              " (\"separate\": ratio of the two medians over 10 repetitions). At 1 thread the two sides are also timed"
+              " back to back in one loop on the same operands (\"paired\": median over 10 repetitions of summed raw time"
+              " over summed tape time), which cancels the host's drift between repetitions; at 2 threads pairing would"
+              " interleave two thread pools and is not run. Ratios are the tape's rate over the raw rate (goal: at least"
+              " 0.95).\n")
+        print("| M x K x N | threads | raw sgemm GFLOP/s | tape forward GFLOP/s | ratio separate | ratio paired"
+              " | raw x3 GFLOP/s | tape fwd+bwd GFLOP/s | ratio separate | ratio paired |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for t, m in sorted(micro.items()):
             for shape in ("128/784/400", "32/256/768", "800/256/10000"):
                 def rate(name):
                     b = next((v for k, v in m.items() if k.startswith("%s/%s/" % (name, shape))), None)
                     return b["GFLOP/s"] if b and "GFLOP/s" in b else float("nan")
+                def paired(name):
+                    b = next((v for k, v in m.items() if k.startswith("%s/%s/" % (name, shape))), None)
+                    return "%.3f" % b["ratio"] if b and "ratio" in b else "-"
                 r1, f1, r3, f3 = rate("BM_sgemm_raw"), rate("BM_matmul_tape_forward"), rate("BM_sgemm_raw_three"), rate("BM_matmul_tape_forward_backward")
-                print("| %s | %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.3f |" % (shape.replace("/", " x "), t, r1, f1, f1 / r1, r3, f3, f3 / r3))
+                print("| %s | %d | %.0f | %.0f | %.3f | %s | %.0f | %.0f | %.3f | %s |" % (
+                    shape.replace("/", " x "), t, r1, f1, f1 / r1, paired("BM_paired_forward"), r3, f3, f3 / r3,
+                    paired("BM_paired_forward_backward")))
         m = micro.get(1, {})
         def ns(name):
             b = m.get(name)
