@@ -7,6 +7,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "autograd/parallel.hpp"
+
 namespace tapegrad::autograd {
 
 namespace {
@@ -15,6 +17,16 @@ namespace {
 // streams must stay identical.
 double unit_above_zero(std::mt19937_64& e) { return (static_cast<double>(e() >> 11) + 1.0) * 0x1.0p-53; }
 double unit(std::mt19937_64& e) { return static_cast<double>(e() >> 11) * 0x1.0p-53; }
+
+// SplitMix64 (Steele, Lea and Flood, 2014): its state advances by a fixed odd
+// step, and each output is the state through this mixing function, so output i of
+// the sequence from `key` is mix(key + (i + 1) * step), computable in any order.
+constexpr std::uint64_t splitmix_step = 0x9e3779b97f4a7c15ull;
+std::uint64_t splitmix_mix(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
 }  // namespace
 
 void Generator::seed(std::uint64_t s) {
@@ -145,6 +157,25 @@ Array uniform(const Shape& shape, float lo, float hi) {
     for (std::size_t i = 0; i < a.size(); ++i) v[i] = lo + (hi - lo) * g.uniform();
     generator() = g;
     return a;
+}
+
+void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_false) {
+    if (!(p >= 0.0f && p <= 1.0f)) throw Error("fill_bernoulli: probability " + std::to_string(p) + " must lie in [0, 1]");
+    const std::uint64_t key = generator().next_u64();
+    // A value is if_true when its 32 random bits, as an integer, are below p * 2^32
+    // (all of them when p = 1).
+    const std::uint64_t below = static_cast<std::uint64_t>(static_cast<double>(p) * 0x1.0p32);
+    auto flip = [below, if_true, if_false](std::uint64_t bits) { return bits < below ? if_true : if_false; };
+    // One 64-bit output makes two values: its low and its high 32 bits.
+    const std::size_t pairs = n / 2;
+    parallel::parallel_for(pairs, std::size_t{1} << 15, [&](std::size_t begin, std::size_t end, std::size_t) {
+        for (std::size_t j = begin; j < end; ++j) {
+            const std::uint64_t r = splitmix_mix(key + (j + 1) * splitmix_step);
+            out[2 * j] = flip(r & 0xffffffffu);
+            out[2 * j + 1] = flip(r >> 32);
+        }
+    });
+    if (n % 2 == 1) out[n - 1] = flip(splitmix_mix(key + (pairs + 1) * splitmix_step) & 0xffffffffu);
 }
 
 Array bernoulli(const Shape& shape, float p) {

@@ -79,15 +79,7 @@ Array dropout_mask(const Shape& shape, float p) {
     if (!(p >= 0.0f && p < 1.0f))
         throw Error("dropout: probability " + std::to_string(p) + " must lie in [0, 1)");
     Array m = Array::from_shape(shape);
-    const float keep = 1.0f / (1.0f - p);
-    Generator g = generator();  // a local copy is faster; copied back below
-    float* v = m.data();
-    // Draw first, threshold after: a fused loop branches on a coin flip per element
-    // (half mispredicted); the separate threshold pass vectorises without branches.
-    for (std::size_t i = 0; i < m.size(); ++i) v[i] = g.uniform();
-    generator() = g;
-#pragma omp simd
-    for (std::size_t i = 0; i < m.size(); ++i) v[i] = v[i] < p ? 0.0f : keep;
+    fill_bernoulli(m.data(), m.size(), p, 0.0f, 1.0f / (1.0f - p));  // dropped with probability p, the rest scaled
     return m;
 }
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <stdexcept>
 #include <thread>
@@ -148,4 +149,43 @@ TEST_CASE("parallel_for: a parallel_for inside a piece runs on that piece's thre
     });
     CHECK(inner_parts == 2);  // one part each, inside both pieces
     CHECK(covered == 100);
+}
+
+// Dropout's masks: filled in pieces by the pool, from one draw of the engine.
+TEST_CASE("fill_bernoulli: the same values on 1, 2 and 3 threads, at rate p, with independent neighbours") {
+    using autograd::fill_bernoulli;
+    const std::size_t n = 200001;  // odd: the last value has an output of its own
+    const double p = 0.3;
+    auto fill = [&](int threads) {
+        Threads t(threads);
+        autograd::manual_seed(5);
+        std::vector<float> v(n, -1.0f);
+        fill_bernoulli(v.data(), n, static_cast<float>(p), 2.0f, 0.5f);
+        return v;
+    };
+    const std::vector<float> one = fill(1);
+    CHECK(fill(2) == one);
+    CHECK(fill(3) == one);  // three pieces
+    CHECK(std::all_of(one.begin(), one.end(), [](float x) { return x == 2.0f || x == 0.5f; }));
+    // The rate, and pairs of neighbours (inside one 64-bit output, and across two)
+    // true together at rate p^2: each within 5 standard errors.
+    auto near = [](double count, double trials, double q) {
+        return std::abs(count / trials - q) < 5.0 * std::sqrt(q * (1.0 - q) / trials);
+    };
+    double hits = 0, inside = 0, across = 0;
+    for (std::size_t i = 0; i < n; ++i) hits += one[i] == 2.0f;
+    for (std::size_t i = 0; i + 1 < n; i += 2) inside += one[i] == 2.0f && one[i + 1] == 2.0f;
+    for (std::size_t i = 1; i + 1 < n; i += 2) across += one[i] == 2.0f && one[i + 1] == 2.0f;
+    CHECK(near(hits, n, p));
+    CHECK(near(inside, n / 2, p * p));
+    CHECK(near(across, n / 2, p * p));
+    // The engine moved on: the next mask differs; p = 0 and p = 1 are exact.
+    std::vector<float> next(n), edge(n);
+    fill_bernoulli(next.data(), n, static_cast<float>(p), 2.0f, 0.5f);
+    CHECK(next != fill(1));
+    fill_bernoulli(edge.data(), n, 0.0f, 2.0f, 0.5f);
+    CHECK(std::count(edge.begin(), edge.end(), 0.5f) == static_cast<long>(n));
+    fill_bernoulli(edge.data(), n, 1.0f, 2.0f, 0.5f);
+    CHECK(std::count(edge.begin(), edge.end(), 2.0f) == static_cast<long>(n));
+    CHECK_THROWS_WITH_AS(fill_bernoulli(edge.data(), n, 1.5f, 1.0f, 0.0f), doctest::Contains("must lie in [0, 1]"), Error);
 }
