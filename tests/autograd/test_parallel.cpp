@@ -189,3 +189,27 @@ TEST_CASE("fill_bernoulli: the same values on 1, 2 and 3 threads, at rate p, wit
     CHECK(std::count(edge.begin(), edge.end(), 2.0f) == static_cast<long>(n));
     CHECK_THROWS_WITH_AS(fill_bernoulli(edge.data(), n, 1.5f, 1.0f, 0.0f), doctest::Contains("must lie in [0, 1]"), Error);
 }
+
+TEST_CASE("gather: a large table's gradient, split over 1, 2 and 3 threads by rows, is the serial scatter-add") {
+    const std::size_t V = 1500, D = 5, n = 400;
+    const std::int64_t no_grad = 7;
+    std::vector<std::int64_t> ids(n);
+    for (std::size_t k = 0; k < n; ++k) ids[k] = static_cast<std::int64_t>((k * 7919 + k * k) % V);  // repeats
+    ids[0] = 0;
+    ids[1] = static_cast<std::int64_t>(V - 1);
+    ids[2] = ids[3] = no_grad;
+    ids[4] = ids[5] = 750;  // where two and three threads cut
+    const Array g = random_array({n, D}, 70);
+    Array want = zeros({V, D});
+    for (std::size_t k = 0; k < n; ++k)
+        if (ids[k] != no_grad)
+            for (std::size_t d = 0; d < D; ++d) want.data()[ids[k] * D + d] += g.data()[k * D + d];
+    for (const int threads : {1, 2, 3}) {
+        Threads t(threads);
+        autograd::Tensor table(zeros({V, D}), true);
+        Indices index = Indices::from_shape({n});
+        std::copy(ids.begin(), ids.end(), index.data());
+        autograd::gather(table, index, no_grad).backward(Array(g));
+        CHECK_ARRAY_EQ(table.grad(), want);
+    }
+}
