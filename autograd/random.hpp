@@ -60,11 +60,11 @@ Array uniform(const Shape& shape, float lo, float hi);
 // 1 with probability p, else 0.
 Array bernoulli(const Shape& shape, float p);
 // out[0..n) each `if_true` with probability p (in [0, 1]), else `if_false`: dropout's
-// masks. One draw of the shared engine is the key; value i takes 32 bits of the
-// SplitMix64 sequence that starts at that key, computed from i directly. So the
-// pool's threads fill pieces of `out` at once, and the result is the same for any
-// number of threads. A 10^6-value mask takes 0.46 ms on one thread and 0.29 on two;
-// drawn serially from the engine and thresholded, it took 2.1 ms.
+// masks. One draw of the shared engine is the key of a SplitMix64 sequence; output
+// j of it, computed from j directly, gives out[2j] its low 32 bits and out[2j + 1]
+// its high 32 bits. So the pool's threads fill pieces of `out` at once, and the
+// result is the same for any number of threads (several times faster than drawing
+// the engine in order: docs/performance.md).
 void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_false);
 // A random permutation of 0..n-1 (Fisher-Yates).
 std::vector<std::size_t> randperm(std::size_t n);

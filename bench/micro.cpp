@@ -149,7 +149,13 @@ void BM_paired_forward(benchmark::State& st) {
 void BM_paired_forward_backward(benchmark::State& st) {
     Product p(st);
     Array seed;
-    paired(st, 3 * p.flops(), [&] { seed = ones({p.M, p.N}); }, [&] { p.raw_three(seed); },
+    // Each side frees its upstream gradient inside its timed part: the tape's
+    // backward() consumes it, and the raw side takes it over likewise.
+    paired(st, 3 * p.flops(), [&] { seed = ones({p.M, p.N}); },
+           [&] {
+               const Array g = std::move(seed);
+               p.raw_three(g);
+           },
            [&] { p.tape_forward_backward(std::move(seed)); });
 }
 

@@ -198,7 +198,10 @@ TEST_CASE("gather: a large table's gradient, split over 1, 2 and 3 threads by ro
     ids[0] = 0;
     ids[1] = static_cast<std::int64_t>(V - 1);
     ids[2] = ids[3] = no_grad;
-    ids[4] = ids[5] = 750;  // where two and three threads cut
+    // Rows on both sides of where two threads (752) and three threads (512, 1008)
+    // cut the table (pieces start at multiples of parallel_for's grain, 16).
+    const std::int64_t edges[] = {511, 512, 751, 752, 1007, 1008};
+    for (std::size_t e = 0; e < 6; ++e) ids[4 + 2 * e] = ids[5 + 2 * e] = edges[e];
     const Array g = random_array({n, D}, 70);
     Array want = zeros({V, D});
     for (std::size_t k = 0; k < n; ++k)
