@@ -166,16 +166,17 @@ void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_
     // (all of them when p = 1).
     const std::uint64_t below = static_cast<std::uint64_t>(static_cast<double>(p) * 0x1.0p32);
     auto flip = [below, if_true, if_false](std::uint64_t bits) { return bits < below ? if_true : if_false; };
+    auto output = [key](std::size_t j) { return splitmix_mix(key + (j + 1) * splitmix_step); };
     // One 64-bit output makes two values: its low and its high 32 bits.
     const std::size_t pairs = n / 2;
     parallel::parallel_for(pairs, std::size_t{1} << 15, [&](std::size_t begin, std::size_t end, std::size_t) {
         for (std::size_t j = begin; j < end; ++j) {
-            const std::uint64_t r = splitmix_mix(key + (j + 1) * splitmix_step);
+            const std::uint64_t r = output(j);
             out[2 * j] = flip(r & 0xffffffffu);
             out[2 * j + 1] = flip(r >> 32);
         }
     });
-    if (n % 2 == 1) out[n - 1] = flip(splitmix_mix(key + (pairs + 1) * splitmix_step) & 0xffffffffu);
+    if (n % 2 == 1) out[n - 1] = flip(output(pairs) & 0xffffffffu);
 }
 
 Array bernoulli(const Shape& shape, float p) {

@@ -93,12 +93,15 @@ def section(out):
         print("|---|---|---|---|---|---|---|---|---|---|")
         for t, m in sorted(micro.items()):
             for shape in ("128/784/400", "32/256/768", "800/256/10000"):
+                def counter(name, key):  # a counter of benchmark `name` on this shape, or None
+                    b = next((v for k, v in m.items() if k.startswith("%s/%s/" % (name, shape))), None)
+                    return b.get(key) if b else None
                 def rate(name):
-                    b = next((v for k, v in m.items() if k.startswith("%s/%s/" % (name, shape))), None)
-                    return b["GFLOP/s"] if b and "GFLOP/s" in b else float("nan")
+                    r = counter(name, "GFLOP/s")
+                    return float("nan") if r is None else r
                 def paired(name):
-                    b = next((v for k, v in m.items() if k.startswith("%s/%s/" % (name, shape))), None)
-                    return "%.3f" % b["ratio"] if b and "ratio" in b else "-"
+                    r = counter(name, "ratio")
+                    return "-" if r is None else "%.3f" % r
                 r1, f1, r3, f3 = rate("BM_sgemm_raw"), rate("BM_matmul_tape_forward"), rate("BM_sgemm_raw_three"), rate("BM_matmul_tape_forward_backward")
                 print("| %s | %d | %.0f | %.0f | %.3f | %s | %.0f | %.0f | %.3f | %s |" % (
                     shape.replace("/", " x "), t, r1, f1, f1 / r1, paired("BM_paired_forward"), r3, f3, f3 / r3,
