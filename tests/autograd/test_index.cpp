@@ -3,12 +3,7 @@
 
 using namespace tapegrad;
 using namespace tapegrad::autograd;
-using tapegrad::testing::check_gradients;
-using tapegrad::testing::random_array;
-
-namespace {
-using Inputs = std::vector<Tensor>;
-}
+using namespace tapegrad::testing;  // check_gradients, random_array, Inputs
 
 TEST_CASE("gather: rows by id, any id shape") {
     Tensor table(array({0, 1, 10, 11, 20, 21}, {3, 2}));

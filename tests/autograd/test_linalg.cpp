@@ -7,12 +7,7 @@
 
 using namespace tapegrad;
 using namespace tapegrad::autograd;
-using tapegrad::testing::check_gradients;
-using tapegrad::testing::random_array;
-
-namespace {
-using Inputs = std::vector<Tensor>;
-}
+using namespace tapegrad::testing;  // check_gradients, random_array, Inputs
 
 TEST_CASE("matmul: 2-D product") {
     Tensor a(array({1, 2, 3, 4, 5, 6}, {2, 3})), b(array({1, 0, 0, 1, 1, 1}, {3, 2}));

@@ -8,12 +8,7 @@
 
 using namespace tapegrad;
 using namespace tapegrad::autograd;
-using tapegrad::testing::check_gradients;
-using tapegrad::testing::random_array;
-
-namespace {
-using Inputs = std::vector<Tensor>;
-}
+using namespace tapegrad::testing;  // check_gradients, random_array, Inputs
 
 TEST_CASE("nll_loss: picks -log p of the target, skips the ignore index") {
     Tensor lp(array({-1, -2, -3, -4, -5, -6}, {2, 3}));

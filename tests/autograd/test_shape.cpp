@@ -4,11 +4,9 @@
 
 using namespace tapegrad;
 using namespace tapegrad::autograd;
-using tapegrad::testing::check_gradients;
-using tapegrad::testing::random_array;
+using namespace tapegrad::testing;  // check_gradients, random_array, Inputs
 
 namespace {
-using Inputs = std::vector<Tensor>;
 const Array m23 = array({1, 2, 3, 4, 5, 6}, {2, 3});
 }  // namespace
 

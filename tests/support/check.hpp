@@ -14,6 +14,7 @@
 namespace tapegrad::testing {
 
 using autograd::Tensor;
+using Inputs = std::vector<Tensor>;  // the inputs a gradient check perturbs
 
 // Uniform values in [lo, hi) from a generator seeded by `seed` (tests never depend
 // on each other's random draws).
