@@ -24,10 +24,23 @@
 #include <string>
 #include <vector>
 
+#include "autograd/memory.hpp"
+
+#ifdef XTENSOR_USE_XSIMD
+// Blocks from memory.hpp are aligned as xsimd's own allocator's are, so xtensor may
+// use aligned SIMD loads and stores on them, as it does for that allocator.
+static_assert(tapegrad::memory::alignment % xsimd::default_arch::alignment() == 0);
+template <class T>
+struct xsimd::allocator_alignment<tapegrad::memory::Allocator<T>> {
+    using type = xsimd::aligned_mode;
+};
+#endif
+
 namespace tapegrad {
 
-// Every value and gradient is a dense, row-major float32 array.
-using Array = xt::xarray<float>;
+// Every value and gradient is a dense, row-major float32 array, its elements in
+// blocks from memory.hpp (64-byte aligned, small ones recycled per thread).
+using Array = xt::xarray<float, xt::layout_type::row_major, memory::Allocator<float>>;
 // Integer ids (token ids, class targets, row indices), int64 as in PyTorch.
 using Indices = xt::xarray<std::int64_t>;
 // A shape as users write it: {32, 784}.
