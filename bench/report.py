@@ -46,6 +46,10 @@ def section(out):
     core = records[0].get("blas_core", "?") if records else "?"
     how = "chosen by OpenBLAS, OPENBLAS_CORETYPE unset" if core_env.startswith("(unset") else "OPENBLAS_CORETYPE=" + core_env
     print("\n## OpenBLAS kernels: %s (%s)\n" % (core, how))
+    # A setting may come from an earlier run (BENCH_ONLY), so each says when it was measured.
+    when = [datetime.fromtimestamp(os.path.getmtime(os.path.join(out, f)), timezone.utc)
+            for f in ("loadavg_start.txt", "loadavg_end.txt")]
+    print("Measured %s to %s UTC.\n" % (when[0].strftime("%Y-%m-%d %H:%M"), when[1].strftime("%H:%M")))
     print("| model | threads | tapegrad ms/step | PyTorch ms/step | time ratio (goal) | tapegrad peak RSS MiB | PyTorch peak RSS MiB | RSS ratio (goal %.2f) | throughput tapegrad / PyTorch |" % RSS_GOAL)
     print("|---|---|---|---|---|---|---|---|---|")
     detail = []
