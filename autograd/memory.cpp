@@ -30,8 +30,7 @@ struct FreeBlock {
 
 struct Cache {
     std::array<FreeBlock*, classes + 1> lists{};
-    std::size_t blocks = 0;
-    std::size_t bytes = 0;
+    std::size_t bytes = 0;  // what the lists hold, kept for the bound on each free
     void release() noexcept;
     ~Cache();
 };
@@ -44,7 +43,6 @@ thread_local Cache cache;
 void Cache::release() noexcept {
     for (FreeBlock*& head : lists)
         while (head != nullptr) std::free(std::exchange(head, head->next));
-    blocks = 0;
     bytes = 0;
 }
 
@@ -60,7 +58,6 @@ void* allocate(std::size_t bytes) {
         const std::size_t c = class_of(bytes);
         if (FreeBlock* b = cache.lists[c]) {
             cache.lists[c] = b->next;
-            --cache.blocks;
             cache.bytes -= c * alignment;
             return b;
         }
@@ -76,7 +73,6 @@ void deallocate(void* block, std::size_t bytes) noexcept {
             auto* b = static_cast<FreeBlock*>(block);
             b->next = cache.lists[c];
             cache.lists[c] = b;
-            ++cache.blocks;
             cache.bytes += c * alignment;
             return;
         }
@@ -90,7 +86,10 @@ void release_cache() noexcept {
 
 CacheStats cache_stats() {
     if (cache_gone) return {};
-    return {cache.blocks, cache.bytes};
+    CacheStats s{0, cache.bytes};
+    for (const FreeBlock* b : cache.lists)
+        for (; b != nullptr; b = b->next) ++s.blocks;
+    return s;
 }
 
 }  // namespace tapegrad::memory

@@ -181,14 +181,7 @@ void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_
 
 Array bernoulli(const Shape& shape, float p) {
     Array a = Array::from_shape(shape);
-    Generator g = generator();
-    float* v = a.data();
-    // Draw first, threshold after: a fused loop branches on a coin flip per element
-    // (half mispredicted); the separate threshold pass vectorises without branches.
-    for (std::size_t i = 0; i < a.size(); ++i) v[i] = g.uniform();
-    generator() = g;
-#pragma omp simd
-    for (std::size_t i = 0; i < a.size(); ++i) v[i] = v[i] < p ? 1.0f : 0.0f;
+    fill_bernoulli(a.data(), a.size(), p, 1.0f, 0.0f);
     return a;
 }
 

@@ -57,7 +57,7 @@ private:
 Array rand(const Shape& shape);             // U[0, 1)
 Array randn(const Shape& shape);            // N(0, 1)
 Array uniform(const Shape& shape, float lo, float hi);
-// 1 with probability p, else 0.
+// 1 with probability p (in [0, 1]), else 0; drawn as fill_bernoulli below.
 Array bernoulli(const Shape& shape, float p);
 // out[0..n) each `if_true` with probability p (in [0, 1]), else `if_false`: dropout's
 // masks. One draw of the shared engine is the key of a SplitMix64 sequence; output

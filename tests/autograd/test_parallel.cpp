@@ -190,6 +190,20 @@ TEST_CASE("fill_bernoulli: the same values on 1, 2 and 3 threads, at rate p, wit
     CHECK_THROWS_WITH_AS(fill_bernoulli(edge.data(), n, 1.5f, 1.0f, 0.0f), doctest::Contains("must lie in [0, 1]"), Error);
 }
 
+TEST_CASE("bernoulli: an array of ones at rate p and zeros, the mask fill_bernoulli draws") {
+    autograd::manual_seed(8);
+    const Array b = autograd::bernoulli({500, 40}, 0.25f);
+    CHECK(b.shape() == Array::shape_type{500, 40});
+    CHECK(std::all_of(b.begin(), b.end(), [](float x) { return x == 0.0f || x == 1.0f; }));
+    const double mean = xt::sum(b)() / static_cast<double>(b.size());
+    CHECK(std::abs(mean - 0.25) < 5.0 * std::sqrt(0.25 * 0.75 / static_cast<double>(b.size())));
+    autograd::manual_seed(8);
+    std::vector<float> same(b.size());
+    autograd::fill_bernoulli(same.data(), same.size(), 0.25f, 1.0f, 0.0f);
+    CHECK(std::equal(same.begin(), same.end(), b.begin()));
+    CHECK_THROWS_WITH_AS(autograd::bernoulli({3}, -0.1f), doctest::Contains("must lie in [0, 1]"), Error);
+}
+
 TEST_CASE("gather: a large table's gradient, split over 1, 2 and 3 threads by rows, is the serial scatter-add") {
     const std::size_t V = 1500, D = 5, n = 400;
     const std::int64_t no_grad = 7;
