@@ -7,7 +7,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "autograd/parallel.hpp"
+#include "autograd/kernels/parallel.hpp"
 
 namespace tapegrad::autograd {
 
@@ -169,7 +169,7 @@ void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_
     auto output = [key](std::size_t j) { return splitmix_mix(key + (j + 1) * splitmix_step); };
     // One 64-bit output makes two values: its low and its high 32 bits.
     const std::size_t pairs = n / 2;
-    parallel::parallel_for(pairs, std::size_t{1} << 15, [&](std::size_t begin, std::size_t end, std::size_t) {
+    kernels::parallel_for(pairs, std::size_t{1} << 15, [&](std::size_t begin, std::size_t end, std::size_t) {
         for (std::size_t j = begin; j < end; ++j) {
             const std::uint64_t r = output(j);
             out[2 * j] = flip(r & 0xffffffffu);

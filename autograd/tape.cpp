@@ -1,40 +1,14 @@
 // The tape: record() appends, backward() sweeps in reverse, print()/write_dot() show it.
+// Tensor's own backward() and mutable_value(), which consult the tape, are here too.
 #include "autograd/tape.hpp"
 
-#include <malloc.h>
-
-#include <algorithm>
-#include <chrono>
-#include <iomanip>
-#include <map>
 #include <ostream>
-
-#include "autograd/ops/detail.hpp"
 
 namespace tapegrad::autograd {
 
-namespace detail {
-thread_local const Step* running_step = nullptr;
-
-bool running_step_needs(std::size_t input) {
-    return running_step == nullptr || input >= running_step->num_inputs() ||
-           running_step->needs_grad(input);
-}
-}  // namespace detail
-
 namespace {
 thread_local bool grad_enabled = true;
-
-// glibc serves every block above 128 KiB with mmap and unmaps it on free, so a
-// training step that allocates the same activations again pays a page fault per
-// 4 KiB every step (half of the image VAE's step time). Keeping blocks up to 32 MiB
-// (glibc's maximum) in the heap lets them be reused; RSS stays at the step's peak.
-const bool allocator_configured = [] {
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    mallopt(M_TOP_PAD, 64 << 20);
-    return true;
-}();
+thread_local TapeObserver* observer = nullptr;
 
 // Releases an array's memory (a default xarray still holds one element).
 void release(Array& a) { a = Array::from_shape({0}); }
@@ -48,38 +22,33 @@ bool same_but_ones(const A& a, const B& b) {
     return x == y;
 }
 
+// Whether numpy broadcasting takes shape `from` to shape `to`.
+bool broadcasts_to(const Shape& from, const Shape& to) {
+    if (from.size() > to.size()) return false;
+    const std::size_t lead = to.size() - from.size();
+    for (std::size_t i = 0; i < from.size(); ++i)
+        if (from[i] != 1 && from[i] != to[lead + i]) return false;
+    return true;
+}
+
+// Adds a rule's gradient for `node` to what it has received so far, summed back
+// over broadcast axes first (sum_to).
 void accumulate(Node& node, Array&& g, const char* op) {
     if (g.shape() != node.value.shape()) {
         if (same_but_ones(g.shape(), node.value.shape()))
             g.reshape(node.value.shape());  // same elements, other rank (e.g. a 0-d scalar)
-        else
+        else if (broadcasts_to(shape_of(node.value), shape_of(g)))
             g = sum_to(g, shape_of(node.value));
+        else
+            throw Error(std::string("internal error: the backward rule of '") + op + "' returned a gradient of shape " +
+                        shape_str(g.shape()) + " for an input of shape " + shape_str(node.value.shape()));
     }
-    if (g.shape() != node.value.shape())
-        throw Error(std::string("internal error: the backward rule of '") + op +
-                    "' returned a gradient of shape " + shape_str(g.shape()) +
-                    " for an input of shape " + shape_str(node.value.shape()));
     if (!node.has_grad) {
         node.grad = std::move(g);
         node.has_grad = true;
     } else {
         xt::noalias(node.grad) += g;
     }
-}
-
-// The profiler's state (one per thread, like the tape).
-struct ProfileState {
-    bool on = false;
-    std::chrono::steady_clock::time_point last;
-    std::map<std::string, OpTime> ops;
-    double added_ms = 0.0;  // everything charged through Profiler::add so far
-};
-ProfileState& profile() {
-    thread_local ProfileState p;
-    return p;
-}
-double ms_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
 // Leaves first used by entry i have received their last contribution once the
@@ -106,6 +75,33 @@ std::string describe_input(const Node& n, std::uint64_t generation) {
 }
 }  // namespace
 
+// ---------------------------------------------------------------- Tensor's tape-aware members
+
+Array& Tensor::mutable_value() {
+    Node& n = checked();
+    if (n.entry >= 0 && n.generation == Tape::current().generation())
+        throw Error("mutable_value(): tensor " + (n.name.empty() ? std::string("(unnamed)") : n.name) +
+                    " is the output of a recorded op whose value the backward pass may still "
+                    "read; change leaves only, or detach() first");
+    return n.value;
+}
+
+void Tensor::backward() const {
+    const Array& v = value();
+    if (v.size() != 1)
+        throw Error("backward(): the tensor has shape " + shape_str(v.shape()) +
+                    "; without a seed gradient backward() needs a single element (a loss). "
+                    "Pass a seed of the same shape, or reduce with sum()/mean() first");
+    Array seed = Array::from_shape(v.shape());
+    seed.fill(1.0f);
+    autograd::backward(*this, std::move(seed));
+}
+
+void Tensor::backward(const Array& seed) const { autograd::backward(*this, seed); }
+void Tensor::backward(Array&& seed) const { autograd::backward(*this, std::move(seed)); }
+
+// ---------------------------------------------------------------- the tape
+
 Tape& Tape::current() {
     thread_local Tape tape;
     return tape;
@@ -126,13 +122,7 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Backw
     auto out = std::make_shared<Node>();
     out->value = std::move(value);
     if (!any || !grad_enabled) return Tensor(std::move(out));
-    if (ProfileState& p = profile(); p.on) {
-        const auto now = std::chrono::steady_clock::now();
-        OpTime& t = p.ops[op];
-        t.forward_ms += std::chrono::duration<double, std::milli>(now - p.last).count();
-        ++t.calls;
-        p.last = now;
-    }
+    if (observer) observer->recorded(op);
 
     Tape& tape = Tape::current();
     Entry e;
@@ -187,10 +177,7 @@ void backward(const Tensor& root, Array seed) {
     // Whatever happens (an error in a rule included), the tape is consumed.
     struct ClearOnExit {
         Tape& tape;
-        ~ClearOnExit() {
-            detail::running_step = nullptr;
-            tape.clear();
-        }
+        ~ClearOnExit() { tape.clear(); }
     } clear_on_exit{tape};
 
     r.grad = std::move(seed);
@@ -203,13 +190,9 @@ void backward(const Tensor& root, Array seed) {
             notify_complete_leaves(e, i, tape.generation_);
             continue;
         }
-        const bool profiling = profile().on;
-        const auto started = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-        const double added_before = profile().added_ms;
+        if (observer) observer->rule_started(e.op);
         Step step(out.grad, out, e.inputs);
-        detail::running_step = &step;
         Grads grads = e.rule(step);
-        detail::running_step = nullptr;
         if (grads.size() != e.inputs.size())
             throw Error(std::string("internal error: the backward rule of '") + e.op + "' returned " +
                         std::to_string(grads.size()) + " gradients for " +
@@ -218,64 +201,17 @@ void backward(const Tensor& root, Array seed) {
         out.has_grad = false;
         for (std::size_t j = 0; j < e.inputs.size(); ++j) {
             Node& in = *e.inputs[j];
-            if (in.requires_grad && grads[j].defined) accumulate(in, std::move(grads[j].value), e.op);
+            if (in.requires_grad && grads[j]) accumulate(in, std::move(*grads[j]), e.op);
         }
         notify_complete_leaves(e, i, tape.generation_);
-        // A leaf's hook (a fused optimiser update) has its own row: not charged to this op too.
-        if (profiling) profile().ops[e.op].backward_ms += ms_since(started) - (profile().added_ms - added_before);
+        if (observer) observer->rule_finished(e.op);
     }
-    if (profile().on) profile().last = std::chrono::steady_clock::now();
-}
-
-void Profiler::enable(bool on) {
-    profile().on = on;
-    profile().last = std::chrono::steady_clock::now();
-}
-bool Profiler::enabled() { return profile().on; }
-void Profiler::reset() {
-    profile().ops.clear();
-    profile().last = std::chrono::steady_clock::now();
-}
-
-void Profiler::mark() { profile().last = std::chrono::steady_clock::now(); }
-
-void Profiler::add(const std::string& name, double ms) {
-    if (!profile().on) return;
-    OpTime& t = profile().ops[name];
-    ++t.calls;
-    t.backward_ms += ms;
-    profile().added_ms += ms;
-}
-
-std::vector<OpTime> Profiler::report() {
-    std::vector<OpTime> out;
-    for (auto& [name, t] : profile().ops) {
-        OpTime o = t;
-        o.op = name;
-        out.push_back(o);
-    }
-    std::sort(out.begin(), out.end(), [](const OpTime& a, const OpTime& b) {
-        return a.forward_ms + a.backward_ms > b.forward_ms + b.backward_ms;
-    });
-    return out;
-}
-
-void Profiler::print(std::ostream& os, double steps) {
-    const auto rows = report();
-    double total = 0;
-    for (const auto& r : rows) total += r.forward_ms + r.backward_ms;
-    os << std::fixed << std::setprecision(2) << std::left << std::setw(34) << "op" << std::right << std::setw(8) << "calls"
-       << std::setw(12) << "forward ms" << std::setw(12) << "backward ms" << std::setw(8) << "share" << '\n';
-    for (const auto& r : rows)
-        os << std::left << std::setw(34) << r.op << std::right << std::setw(8) << r.calls / steps << std::setw(12)
-           << r.forward_ms / steps << std::setw(12) << r.backward_ms / steps << std::setw(7)
-           << 100.0 * (r.forward_ms + r.backward_ms) / std::max(total, 1e-9) << "%\n";
-    os << std::left << std::setw(42) << "total (per step)" << std::right << std::setw(24) << total / steps << '\n';
+    if (observer) observer->sweep_finished();
 }
 
 bool is_grad_enabled() { return grad_enabled; }
 
-void release_unused_memory() { malloc_trim(0); }
+TapeObserver* set_tape_observer(TapeObserver* o) { return std::exchange(observer, o); }
 
 NoGradGuard::NoGradGuard() : previous_(grad_enabled) { grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { grad_enabled = previous_; }
@@ -328,7 +264,7 @@ Array sum_to(const Array& grad, const Shape& shape) {
         if (shape[i] != 1) throw fail();
         axes.push_back(lead + i);
     }
-    Array out = detail::sum_axes(grad, axes);
+    Array out = sum_axes(grad, axes);
     out.reshape(shape);
     return out;
 }

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -14,75 +15,54 @@
 
 namespace tapegrad::autograd {
 
-class Step;
-
-namespace detail {
-// The Step whose rule is running (set by the sweep), so that Grads can skip inputs
-// that need no gradient without every rule testing for it.
-extern thread_local const Step* running_step;
-bool running_step_needs(std::size_t input);
-}  // namespace detail
-
-// Marks an input that gets no gradient (an index, a mask, a constant).
-struct None {};
-inline constexpr None none{};
-
-// A backward rule's answer: one gradient per input, in the output's shape or the
-// input's shape (the sweep sums broadcast gradients back to the input's shape).
-// Each gradient is evaluated only if that input needs one: rules can hand over
-// lazy xtensor expressions and stay one line.
-class Grads {
-public:
-    struct Slot {
-        Array value;
-        bool defined = false;
-    };
-
-    Grads() = default;
-    template <class... E>
-        requires(sizeof...(E) > 0 && (!std::is_same_v<std::decay_t<E>, Grads> && ...))
-    Grads(E&&... grads) {
-        slots_.reserve(sizeof...(E));
-        (add(std::forward<E>(grads)), ...);
-    }
-
-    void add(None) { slots_.emplace_back(); }
-    template <class E>
-    void add(E&& grad) {
-        if (detail::running_step_needs(slots_.size()))
-            slots_.push_back(Slot{Array(std::forward<E>(grad)), true});
-        else
-            slots_.emplace_back();
-    }
-
-    std::size_t size() const { return slots_.size(); }
-    Slot& operator[](std::size_t i) { return slots_[i]; }
-
-private:
-    std::vector<Slot> slots_;
-};
-
 // What a backward rule sees: the output's adjoint, the values of output and inputs.
 class Step {
 public:
     Step(Array& grad, const Node& output, std::span<const std::shared_ptr<Node>> inputs)
-        : grad(grad), output_(output), inputs_(inputs) {}
+        : grad(grad), adjoint_(grad), output_(output), inputs_(inputs) {}
 
     const Array& grad;  // dL/d(output), in the output's shape
 
     const Array& output() const { return output_.value; }
     const Array& input(std::size_t i) const { return inputs_[i]->value; }
     std::size_t num_inputs() const { return inputs_.size(); }
+    // Whether input i wants a gradient; a rule computes only those (see Grads).
     bool needs_grad(std::size_t i) const { return inputs_[i]->requires_grad; }
     // Moves the adjoint out (it is freed right after the rule anyway): lets a rule
     // that passes the gradient through unchanged (add, reshape) avoid a copy.
-    // `grad` must not be read after this, which includes the other arguments of
-    // the same Grads{...} (they are bound before any is evaluated).
-    Array take_grad() { return std::move(const_cast<Array&>(grad)); }
+    // `grad` must not be read after this.
+    Array take_grad() { return std::move(adjoint_); }
 
 private:
+    Array& adjoint_;
     const Node& output_;
     std::span<const std::shared_ptr<Node>> inputs_;
+};
+
+// A backward rule's answer: one gradient per input, in the output's shape or the
+// input's (the sweep sums broadcast gradients back to the input's shape), or none.
+// A rule starts from `Grads g(s)`, one empty slot per input, and fills the slots
+// of the inputs that need a gradient:
+//     Grads g(s);
+//     if (s.needs_grad(0)) g[0] = s.grad * s.input(1);
+//     if (s.needs_grad(1)) g[1] = s.grad * s.input(0);
+//     return g;
+// An op with one input returns its gradient directly, `return {s.grad * y};`: its
+// entry exists only because that input needs a gradient.
+class Grads {
+public:
+    explicit Grads(const Step& s) : slots_(s.num_inputs()) {}
+    template <class E>
+        requires(!std::is_same_v<std::decay_t<E>, Grads> && !std::is_same_v<std::decay_t<E>, Step>)
+    Grads(E&& grad) {
+        slots_.emplace_back(Array(std::forward<E>(grad)));
+    }
+
+    std::size_t size() const { return slots_.size(); }
+    std::optional<Array>& operator[](std::size_t i) { return slots_[i]; }
+
+private:
+    std::vector<std::optional<Array>> slots_;
 };
 
 using BackwardRule = std::function<Grads(Step&)>;
@@ -140,11 +120,6 @@ void backward(const Tensor& root, Array seed);
 
 bool is_grad_enabled();
 
-// Gives memory freed so far back to the operating system (glibc's malloc_trim):
-// worth calling once after loading data, whose many small temporary allocations
-// would otherwise stay mapped as holes the tensors of training cannot reuse.
-void release_unused_memory();
-
 // While alive, ops record nothing (evaluation, sampling, optimiser updates).
 class NoGradGuard {
 public:
@@ -157,29 +132,20 @@ private:
     bool previous_;
 };
 
-// Where a step's time goes, per op name: forward (the time since the previous
-// entry was recorded, i.e. the op's computation and the model code around it) and
-// backward (the rule and the accumulation of its gradients). Off by default; when
-// off it costs one branch per record() and per sweep step.
-struct OpTime {
-    std::string op;
-    std::size_t calls = 0;
-    double forward_ms = 0, backward_ms = 0;
-};
-class Profiler {
+// Watches this thread's tape from outside (the profiler, profiler.hpp, is one):
+// told when an entry is recorded, before and after the sweep applies an entry's
+// rule (the "after" comes once its gradients are accumulated and the hooks of the
+// leaves it completed have run), and when a sweep ends.
+class TapeObserver {
 public:
-    static void enable(bool on = true);
-    static bool enabled();
-    static void reset();
-    // Starts the clock for the next op's forward time (call at the top of a step,
-    // so that batch building is not charged to the first op).
-    static void mark();
-    // Charges time spent outside the tape (an optimiser step) to a named row. Time
-    // added while an op's backward rule runs (a leaf's hook) is left out of that op's row.
-    static void add(const std::string& name, double ms);
-    static std::vector<OpTime> report();  // sorted by total time, largest first
-    static void print(std::ostream& os, double steps = 1.0);  // a table, per step when steps > 1
+    virtual ~TapeObserver() = default;
+    virtual void recorded(const char* op) = 0;
+    virtual void rule_started(const char* op) = 0;
+    virtual void rule_finished(const char* op) = 0;
+    virtual void sweep_finished() = 0;
 };
+// Sets this thread's observer (nullptr: none); returns the previous one.
+TapeObserver* set_tape_observer(TapeObserver* observer);
 
 // Throws away whatever the current tape holds when the scope ends (e.g. a
 // forward pass whose graph will not be differentiated).
@@ -192,7 +158,8 @@ public:
 };
 
 // Sums a gradient over the axes that broadcasting expanded, so that it gets `shape`.
-// The one place where broadcasting is undone.
+// The one place where broadcasting is undone. A gradient that does not broadcast to
+// `shape` is an error naming both shapes.
 Array sum_to(const Array& grad, const Shape& shape);
 
 }  // namespace tapegrad::autograd

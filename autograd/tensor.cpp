@@ -1,9 +1,8 @@
-// Tensor handle: accessors with clear errors; backward() forwards to the tape.
+// Tensor handle: accessors with clear errors. backward() and mutable_value(),
+// which consult the tape, are defined with it (tape.cpp).
 #include "autograd/tensor.hpp"
 
 #include <ostream>
-
-#include "autograd/tape.hpp"
 
 namespace tapegrad::autograd {
 
@@ -18,15 +17,6 @@ Node& Tensor::checked() const {
 }
 
 const Array& Tensor::value() const { return checked().value; }
-
-Array& Tensor::mutable_value() {
-    Node& n = checked();
-    if (n.entry >= 0 && n.generation == Tape::current().generation())
-        throw Error("mutable_value(): tensor " + (n.name.empty() ? std::string("(unnamed)") : n.name) +
-                    " is the output of a recorded op whose value the backward pass may still "
-                    "read; change leaves only, or detach() first");
-    return n.value;
-}
 
 bool Tensor::requires_grad() const { return checked().requires_grad; }
 
@@ -106,20 +96,6 @@ float Tensor::item() const {
                     shape_str(v.shape()) + "), expected exactly one");
     return v.data()[0];
 }
-
-void Tensor::backward() const {
-    const Array& v = value();
-    if (v.size() != 1)
-        throw Error("backward(): the tensor has shape " + shape_str(v.shape()) +
-                    "; without a seed gradient backward() needs a single element (a loss). "
-                    "Pass a seed of the same shape, or reduce with sum()/mean() first");
-    Array seed = Array::from_shape(v.shape());
-    seed.fill(1.0f);
-    autograd::backward(*this, std::move(seed));
-}
-
-void Tensor::backward(const Array& seed) const { autograd::backward(*this, seed); }
-void Tensor::backward(Array&& seed) const { autograd::backward(*this, std::move(seed)); }
 
 Tensor Tensor::detach() const {
     Tensor t(value());

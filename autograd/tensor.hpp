@@ -52,7 +52,7 @@ public:
     void zero_grad();           // drops the gradient, as PyTorch's zero_grad(set_to_none=True)
     // For a leaf: `hook` runs inside backward() as soon as this leaf's gradient is
     // complete (the sweep has passed its every use), e.g. to update it and free
-    // the gradient at once (Optimizer::fuse_with_backward). An empty hook removes it.
+    // the gradient at once (Optimizer::update_during_backward). An empty hook removes it.
     void on_grad_ready(std::function<void()> hook);
 
     const std::string& name() const;

@@ -1,8 +1,8 @@
 // Micro-benchmarks of the engine (Google Benchmark):
 //  - matmul through the tape (forward, and forward + backward) against a raw
 //    cblas_sgemm of the same shape, run by OpenBLAS alone on its own thread pool of
-//    the same size (blas::openblas_sgemm), reported as GFLOP/s. The tape's products
-//    go through blas::sgemm, which splits them over the project's own threads;
+//    the same size (kernels::openblas_sgemm), reported as GFLOP/s. The tape's products
+//    go through kernels::sgemm, which splits them over the project's own threads;
 //    at one thread both sides are the same OpenBLAS call. Each side runs as its own
 //    benchmark, and, at one thread, also paired: both sides timed back to back in
 //    the same loop (see `paired` below);
@@ -13,6 +13,7 @@
 #include <chrono>
 
 #include "autograd/autograd.hpp"
+#include "autograd/kernels/blas.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::autograd;
@@ -35,14 +36,14 @@ struct Product {
     double flops() const { return 2.0 * M * K * N; }
 
     void raw_forward() {
-        blas::openblas_sgemm(false, false, int(M), int(N), int(K), 1.0f, a, int(K), b, int(N), 0.0f, c.data(), int(N));
+        kernels::openblas_sgemm(false, false, int(M), int(N), int(K), 1.0f, a, int(K), b, int(N), 0.0f, c.data(), int(N));
         benchmark::DoNotOptimize(c.data());
     }
     // c = a b, da = g b^T, db = a^T g: the three GEMMs of a forward and backward.
     void raw_three(const Array& upstream) {
         raw_forward();
-        blas::openblas_sgemm(false, true, int(M), int(K), int(N), 1.0f, upstream.data(), int(N), b, int(N), 0.0f, da.data(), int(K));
-        blas::openblas_sgemm(true, false, int(K), int(N), int(M), 1.0f, a, int(K), upstream.data(), int(N), 0.0f, db.data(), int(N));
+        kernels::openblas_sgemm(false, true, int(M), int(K), int(N), 1.0f, upstream.data(), int(N), b, int(N), 0.0f, da.data(), int(K));
+        kernels::openblas_sgemm(true, false, int(K), int(N), int(M), 1.0f, a, int(K), upstream.data(), int(N), 0.0f, db.data(), int(N));
         benchmark::DoNotOptimize(db.data());
     }
     void tape_forward() {
@@ -219,13 +220,13 @@ BENCHMARK(BM_add_small_recorded)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_tape_chain_per_op)->Unit(benchmark::kMicrosecond);
 
 int main(int argc, char** argv) {
-    blas::set_num_threads(1);
-    if (const char* t = std::getenv("TAPEGRAD_THREADS")) blas::set_num_threads(std::atoi(t));
+    kernels::set_num_threads(1);
+    if (const char* t = std::getenv("TAPEGRAD_THREADS")) kernels::set_num_threads(std::atoi(t));
     // Paired runs at one thread only: there both sides are the same single-threaded
     // OpenBLAS call. With more, the raw side runs on OpenBLAS's pool and the tape's on
     // tapegrad's, and interleaving them call by call measures the two pools' idle
     // spinning getting in each other's way (ratios of 0.57-0.80), not the tape.
-    if (blas::num_threads() == 1) {
+    if (kernels::num_threads() == 1) {
         benchmark::RegisterBenchmark("BM_paired_forward", BM_paired_forward)->Apply(paired_runs);
         benchmark::RegisterBenchmark("BM_paired_forward_backward", BM_paired_forward_backward)->Apply(paired_runs);
     }

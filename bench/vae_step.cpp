@@ -16,6 +16,7 @@
 #include <numeric>
 
 #include "autograd/autograd.hpp"
+#include "autograd/kernels/blas.hpp"
 #include "models/data/images.hpp"
 #include "models/data/text.hpp"
 #include "models/vae/annealing.hpp"
@@ -65,14 +66,14 @@ int main(int argc, char** argv) {
     app.add_flag("--blas-core", print_core, "print the OpenBLAS kernels in use (OPENBLAS_CORETYPE or its own choice) and exit");
     CLI11_PARSE(app, argc, argv);
     if (print_core) {
-        std::cout << blas::core_name() << '\n';
+        std::cout << kernels::core_name() << '\n';
         return 0;
     }
     if (steps <= warmup) {
         std::cerr << "--steps must exceed --warmup\n";
         return 2;
     }
-    blas::set_num_threads(threads);
+    autograd::set_num_threads(threads);
     autograd::manual_seed(seed);
     const double rss_start = peak_rss_mib();
 
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
                 vocab = data::Vocabulary::build(train, min_count);
                 set = data::SentenceDataset(train, vocab, max_length);
             }
-            autograd::release_unused_memory();
+            kernels::release_unused_memory();
             models::vae::SentenceVAEConfig c;  // the reference's: embed 300, GRU 256, latent 16, embedding dropout 0.5
             c.vocab = vocab.size();
             c.embed = embed;
@@ -112,7 +113,7 @@ int main(int argc, char** argv) {
             models::vae::SentenceVAE vae(c);
             parameters = vae.num_parameters();
             nn::Adam adam(vae.parameters(), {.lr = 1e-3f});
-            adam.fuse_with_backward();  // the same updates as step() after backward(), with less memory
+            adam.update_during_backward();  // the same updates as step() after backward(), with less memory
             models::vae::KLSchedule kl;  // logistic, k 0.0025, x0 2500
             const auto batches = data::plan_batches(set, batch_size ? batch_size : 32, true, seed);
             for (std::size_t s = 0; s < steps; ++s) {
@@ -133,7 +134,7 @@ int main(int argc, char** argv) {
             models::vae::ImageVAE vae(c);
             parameters = vae.num_parameters();
             nn::Adam adam(vae.parameters(), {.lr = 1e-3f});
-            adam.fuse_with_backward();
+            adam.update_during_backward();
             const auto batches = data::plan_image_batches(set.count, batch_size ? batch_size : 128, true, seed);
             for (std::size_t s = 0; s < steps; ++s) {
                 const auto& rows = batches[s % batches.size()];
@@ -155,7 +156,7 @@ int main(int argc, char** argv) {
     const double total_ms = std::accumulate(t.begin(), t.end(), 0.0);
     const double total_items = std::accumulate(items.begin() + static_cast<std::ptrdiff_t>(warmup), items.end(), 0.0);
     nlohmann::json r = {{"impl", "tapegrad"}, {"model", model}, {"threads", threads}, {"steps", steps}, {"warmup", warmup},
-                        {"parameters", parameters}, {"vocab", vocab_size}, {"blas_core", blas::core_name()},
+                        {"parameters", parameters}, {"vocab", vocab_size}, {"blas_core", kernels::core_name()},
                         {"median_ms", quantile(t, 0.5)}, {"mean_ms", total_ms / t.size()},
                         {"p10_ms", quantile(t, 0.1)}, {"p90_ms", quantile(t, 0.9)},
                         {"throughput", 1e3 * total_items / total_ms},

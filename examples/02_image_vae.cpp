@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     app.add_option("--threads", threads, "OpenBLAS threads")->capture_default_str();
     app.add_option("--out", out, "prefix of the PNG files written")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
-    blas::set_num_threads(threads);
+    autograd::set_num_threads(threads);
     autograd::manual_seed(seed);
 
     try {

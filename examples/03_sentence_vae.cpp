@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     app.add_option("--seed", seed, "seed")->capture_default_str();
     app.add_option("--threads", threads, "OpenBLAS threads")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
-    blas::set_num_threads(threads);
+    autograd::set_num_threads(threads);
     autograd::manual_seed(seed);
 
     try {

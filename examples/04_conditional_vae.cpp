@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     app.add_option("--out", out, "PNG of samples, one row per class")->capture_default_str();
     app.add_flag("--resume", opt.resume, "continue the run in --run");
     CLI11_PARSE(app, argc, argv);
-    blas::set_num_threads(threads);
+    autograd::set_num_threads(threads);
     opt.run_dir = run;
     opt.log_every = 200;
 

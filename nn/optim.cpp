@@ -4,7 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "autograd/parallel.hpp"
+#include "autograd/kernels/adam.hpp"
+#include "autograd/profiler.hpp"
 #include "autograd/tape.hpp"
 
 namespace tapegrad::nn {
@@ -28,7 +29,7 @@ void Optimizer::step() {
         if (params_[i].has_grad()) update(i);
 }
 
-void Optimizer::fuse_with_backward() {
+void Optimizer::update_during_backward() {
     for (std::size_t i = 0; i < params_.size(); ++i)
         params_[i].on_grad_ready([this, i] {
             autograd::NoGradGuard no_grad;
@@ -141,35 +142,23 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& o, bool decoupled)
     }
 }
 
+// Kingma & Ba 2015, Algorithm 1, as torch.optim.Adam computes it:
+//   g' = g + wd * w (Adam) or w' = w (1 - lr wd) first (AdamW, decoupled)
+//   m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2
+//   w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 void Adam::update(std::size_t i) {
     const float b1 = options.beta1, b2 = options.beta2, wd = options.weight_decay;
     const float bc1 = 1.0f - std::pow(b1, static_cast<float>(step_));
     const float bc2_sqrt = std::sqrt(1.0f - std::pow(b2, static_cast<float>(step_)));
-    const float step_size = lr / bc1;
+    const kernels::AdamConstants c{.b1 = b1,
+                                   .b2 = b2,
+                                   .eps = options.eps,
+                                   .step_size = lr / bc1,
+                                   .inv_bc2_sqrt = 1.0f / bc2_sqrt,
+                                   .decay = decoupled_ ? 1.0f - lr * wd : 1.0f,
+                                   .l2 = decoupled_ ? 0.0f : wd};
     Tensor& p = params_[i];
-    float* w = p.mutable_value().data();
-    const float* g = p.grad().data();
-    float* m = m_[i].data();
-    float* v = v_[i].data();
-    const std::size_t n = p.size();
-    const float decay = decoupled_ ? 1.0f - lr * wd : 1.0f;
-    const float l2 = decoupled_ ? 0.0f : wd;
-    const float eps = options.eps;
-    const float inv_bc2_sqrt = 1.0f / bc2_sqrt;
-    // One pass over the four arrays (memory-bound once they leave the cache: the fewer
-    // passes the better), and one division per element: dividing by bc2_sqrt as well
-    // cost 5% of the update (docs/performance.md).
-    // Large tensors are split over the pool's threads (autograd/parallel.hpp).
-    parallel::parallel_for(n, std::size_t{1} << 16, [&](std::size_t begin, std::size_t end, std::size_t) {
-#pragma omp simd
-        for (std::size_t k = begin; k < end; ++k) {
-            const float wk = w[k] * decay;
-            const float gk = g[k] + l2 * wk;
-            m[k] = b1 * m[k] + (1.0f - b1) * gk;
-            v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
-            w[k] = wk - step_size * m[k] / (std::sqrt(v[k]) * inv_bc2_sqrt + eps);
-        }
-    });
+    kernels::adam_update(p.mutable_value().data(), p.grad().data(), m_[i].data(), v_[i].data(), p.size(), c);
 }
 
 void Adam::visit_state(const std::function<void(const std::string&, const Array&)>& f) const {

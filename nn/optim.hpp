@@ -36,7 +36,7 @@ public:
     // backward(); step(); zero_grad() with one backward() per step; not for gradient
     // clipping or accumulation over several backward() calls, which need every
     // gradient first.
-    void fuse_with_backward();
+    void update_during_backward();
     void begin_step() { start(); }
     float lr;
     const std::vector<Tensor>& params() const { return params_; }

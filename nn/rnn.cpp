@@ -16,16 +16,11 @@ Array rnn_init(const Shape& shape, std::size_t hidden) {
     return uniform(shape, -k, k);
 }
 
-// Gate k of a [B, G*H] projection.
-Tensor gate(const Tensor& a, std::size_t k, std::size_t H) {
-    return slice(a, 1, static_cast<long>(k * H), static_cast<long>((k + 1) * H));
-}
-
 void check_input(const char* what, const Tensor& x, const RNNOptions& o, const std::vector<std::size_t>& lengths) {
-    if (x.ndim() != 3 || x.value().shape()[2] != o.input_size)
+    if (x.ndim() != 3 || x.shape()[2] != o.input_size)
         throw Error(std::string(what) + ": input must be [B, T, " + std::to_string(o.input_size) + "], got " +
-                    shape_str(x.value().shape()));
-    const std::size_t B = x.value().shape()[0], T = x.value().shape()[1];
+                    shape_str(x.shape()));
+    const std::size_t B = x.shape()[0], T = x.shape()[1];
     if (!lengths.empty() && lengths.size() != B)
         throw Error(std::string(what) + ": " + std::to_string(lengths.size()) + " lengths for a batch of " + std::to_string(B));
     for (std::size_t b = 0; b < lengths.size(); ++b)
@@ -55,29 +50,6 @@ Tensor final_states(const Tensor& out, const std::vector<std::size_t>& lengths, 
     return take_rows(out, rows);
 }
 
-// 1 where step t is inside sequence b, as [B, 1] for the composed reference path.
-Tensor step_mask(const std::vector<std::size_t>& lengths, std::size_t B, std::size_t t) {
-    Array m = Array::from_shape({B, 1});
-    for (std::size_t b = 0; b < B; ++b) m(b, 0) = (lengths.empty() || t < lengths[b]) ? 1.0f : 0.0f;
-    return Tensor(m);
-}
-
-// Runs a cell step by step over [B, T, I] (the reference path). Padded steps keep
-// the state and output zeros; in reverse the state stays at its initial value over
-// the padding at the end, so each sequence effectively starts at its last real step.
-template <class StepFn, class State>
-Tensor run_composed(const Tensor& x, const std::vector<std::size_t>& lengths, bool reverse, State& state, StepFn step) {
-    const std::size_t B = x.value().shape()[0], T = x.value().shape()[1];
-    std::vector<Tensor> outs(T);
-    for (std::size_t k = 0; k < T; ++k) {
-        const std::size_t t = reverse ? T - 1 - k : k;
-        const Tensor m = step_mask(lengths, B, t);
-        Tensor h = step(select(x, 1, static_cast<long>(t)), state, m);
-        outs[t] = h * m;
-    }
-    return stack(outs, 1);
-}
-
 }  // namespace
 
 GRUCell::GRUCell(std::size_t in, std::size_t hidden, bool bias) : input_size(in), hidden_size(hidden) {
@@ -89,29 +61,8 @@ GRUCell::GRUCell(std::size_t in, std::size_t hidden, bool bias) : input_size(in)
     }
 }
 
-namespace {
-Tensor gru_step(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
-                const Tensor& b_hh, std::size_t H) {
-    const Tensor gi = linear(x, w_ih, b_ih);  // [B, 3H]
-    const Tensor gh = linear(h, w_hh, b_hh);  // [B, 3H]
-    const Tensor r = sigmoid(gate(gi, 0, H) + gate(gh, 0, H));
-    const Tensor z = sigmoid(gate(gi, 1, H) + gate(gh, 1, H));
-    const Tensor n = tanh(gate(gi, 2, H) + r * gate(gh, 2, H));
-    return (1.0f - z) * n + z * h;
-}
-
-LSTMState lstm_step(const Tensor& x, const LSTMState& s, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
-                    const Tensor& b_hh, std::size_t H) {
-    const Tensor a = linear(x, w_ih, b_ih) + linear(s.h, w_hh, b_hh);  // [B, 4H]
-    const Tensor i = sigmoid(gate(a, 0, H)), f = sigmoid(gate(a, 1, H));
-    const Tensor g = tanh(gate(a, 2, H)), o = sigmoid(gate(a, 3, H));
-    const Tensor c = f * s.c + i * g;
-    return {o * tanh(c), c};
-}
-}  // namespace
-
 Tensor GRUCell::forward(const Tensor& x, const Tensor& h) const {
-    return gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, hidden_size);
+    return reference::gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh);
 }
 
 LSTMCell::LSTMCell(std::size_t in, std::size_t hidden, bool bias) : input_size(in), hidden_size(hidden) {
@@ -124,7 +75,8 @@ LSTMCell::LSTMCell(std::size_t in, std::size_t hidden, bool bias) : input_size(i
 }
 
 LSTMState LSTMCell::forward(const Tensor& x, const LSTMState& s) const {
-    return lstm_step(x, s, weight_ih, weight_hh, bias_ih, bias_hh, hidden_size);
+    const reference::LstmStep next = reference::lstm_cell(x, s.h, s.c, weight_ih, weight_hh, bias_ih, bias_hh);
+    return {next.h, next.c};
 }
 
 RNNBase::RNNBase(const RNNOptions& o, std::size_t gates, const char* kind) : options(o) {
@@ -162,18 +114,10 @@ GRUOutput GRU::forward(const Tensor& x, const std::vector<std::size_t>& lengths,
         for (std::size_t d = 0; d < D; ++d) {
             const RNNWeights& w = weights[l * D + d];
             Tensor h = initial(h0, l * D + d, B, H, count, "GRU");
-            if (fused) {
-                Tensor out = gru_layer(input, h, w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, lengths, d == 1);
-                finals.push_back(final_states(out, lengths, d == 1));
-                outs.push_back(out);
-            } else {
-                outs.push_back(run_composed(input, lengths, d == 1, h, [&](const Tensor& xt, Tensor& state, const Tensor& m) {
-                    const Tensor next = gru_step(xt, state, w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, H);
-                    state = m * next + (1.0f - m) * state;
-                    return next;
-                }));
-                finals.push_back(h);
-            }
+            const auto layer = fused ? gru_layer : reference::gru_layer;
+            Tensor out = layer(input, h, w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, lengths, d == 1);
+            finals.push_back(final_states(out, lengths, d == 1));
+            outs.push_back(out);
         }
         input = D == 1 ? outs[0] : concat(outs, 2);
     }
@@ -196,21 +140,12 @@ LSTMOutput LSTM::forward(const Tensor& x, const std::vector<std::size_t>& length
         for (std::size_t d = 0; d < D; ++d) {
             const RNNWeights& w = weights[l * D + d];
             LSTMState s{initial(h0, l * D + d, B, H, count, "LSTM"), initial(c0, l * D + d, B, H, count, "LSTM")};
-            if (fused) {
-                Tensor both = lstm_layer(input, s.h, s.c, w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, lengths, d == 1);
-                Tensor hs = slice(both, 2, 0, h), cs = slice(both, 2, h, 2 * h);
-                last_h.push_back(final_states(hs, lengths, d == 1));
-                last_c.push_back(final_states(cs, lengths, d == 1));
-                outs.push_back(hs);
-            } else {
-                outs.push_back(run_composed(input, lengths, d == 1, s, [&](const Tensor& xt, LSTMState& state, const Tensor& m) {
-                    const LSTMState next = lstm_step(xt, state, w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, H);
-                    state = {m * next.h + (1.0f - m) * state.h, m * next.c + (1.0f - m) * state.c};
-                    return next.h;
-                }));
-                last_h.push_back(s.h);
-                last_c.push_back(s.c);
-            }
+            const auto layer = fused ? lstm_layer : reference::lstm_layer;
+            Tensor both = layer(input, s.h, s.c, w.weight_ih, w.weight_hh, w.bias_ih, w.bias_hh, lengths, d == 1);
+            Tensor hs = slice(both, 2, 0, h), cs = slice(both, 2, h, 2 * h);
+            last_h.push_back(final_states(hs, lengths, d == 1));
+            last_c.push_back(final_states(cs, lengths, d == 1));
+            outs.push_back(hs);
         }
         input = D == 1 ? outs[0] : concat(outs, 2);
     }

@@ -31,7 +31,8 @@ struct LSTMState {
     Tensor h, c;  // [B, H] each
 };
 
-// LSTM step (Hochreiter & Schmidhuber 1997, PyTorch's form):
+// LSTM step (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al.
+// 2000; PyTorch's form):
 //   i, f, o = sigmoid(W_i* x + b_i* + W_h* h + b_h*),  g = tanh(W_ig x + b_ig + W_hg h + b_hg)
 //   c' = f * c + i * g,   h' = o * tanh(c')
 class LSTMCell : public Module {
@@ -74,8 +75,8 @@ public:
     RNNOptions options;
     std::vector<RNNWeights> weights;  // index: layer * directions + direction
     // true: one fused tape entry per layer and direction (autograd::gru_layer /
-    // lstm_layer). false: step by step with the composed cell equations: the
-    // reference the fused path is tested against.
+    // lstm_layer). false: their references, step by step with the composed cell
+    // equations (autograd::reference::gru_layer / lstm_layer).
     bool fused = true;
     std::size_t directions() const { return options.bidirectional ? 2 : 1; }
 

@@ -1,8 +1,8 @@
+// Helpers shared by the ops: axes, broadcast shapes, broadcast arithmetic.
 #include "autograd/ops/detail.hpp"
 
 #include <algorithm>
-
-#include "autograd/kernels.hpp"
+#include <span>
 
 namespace tapegrad::autograd::detail {
 
@@ -49,36 +49,50 @@ std::vector<std::size_t> normalize_axes(const std::vector<int>& axes, std::size_
     return out;
 }
 
-AxisSplit split_at(const Shape& shape, std::size_t axis) {
-    AxisSplit s;
-    for (std::size_t i = 0; i < axis; ++i) s.outer *= shape[i];
-    s.n = shape[axis];
-    for (std::size_t i = axis + 1; i < shape.size(); ++i) s.inner *= shape[i];
-    return s;
-}
-
 namespace {
-Array sum_axis(const Array& x, std::size_t axis) {
-    const Shape in = shape_of(x);
-    const AxisSplit sp = split_at(in, axis);
-    Array y = zeros(keepdims_shape(in, {axis}));
-    for (std::size_t o = 0; o < sp.outer; ++o) {
-        const float* xo = x.data() + o * sp.n * sp.inner;
-        float* yo = y.data() + o * sp.inner;
-        if (sp.inner == 1)
-            yo[0] = kernels::sum(xo, sp.n);
-        else
-            for (std::size_t k = 0; k < sp.n; ++k) kernels::axpy(1.0f, xo + k * sp.inner, yo, sp.inner);
+std::span<const std::size_t> dims(const Array& a) { return {a.shape().data(), a.shape().size()}; }
+
+// The same operation with the operands' roles swapped (c op x for x op c).
+kernels::Arith swapped(kernels::Arith op) {
+    switch (op) {
+        case kernels::Arith::sub: return kernels::Arith::sub_from;
+        case kernels::Arith::sub_from: return kernels::Arith::sub;
+        case kernels::Arith::div: return kernels::Arith::div_into;
+        case kernels::Arith::div_into: return kernels::Arith::div;
+        default: return op;  // add and mul commute
     }
-    return y;
 }
 }  // namespace
 
-Array sum_axes(const Array& x, const std::vector<std::size_t>& axes) {
-    if (axes.empty()) return x;
-    Array y = sum_axis(x, axes.back());
-    for (auto it = axes.rbegin() + 1; it != axes.rend(); ++it) y = sum_axis(y, *it);
-    return y;
+Array arith(kernels::Arith op, const Array& a, const Array& b) {
+    if (const std::size_t run = kernels::run_length(dims(b), dims(a))) {  // b constant over runs of a
+        Array out = Array::from_shape(a.shape());
+        kernels::along_runs(op, a.data(), b.data(), b.size(), run, out.data());
+        return out;
+    }
+    if (const std::size_t run = kernels::run_length(dims(a), dims(b))) {  // a constant over runs of b
+        Array out = Array::from_shape(b.shape());
+        kernels::along_runs(swapped(op), b.data(), a.data(), a.size(), run, out.data());
+        return out;
+    }
+    switch (op) {
+        case kernels::Arith::add: return a + b;
+        case kernels::Arith::sub: return a - b;
+        case kernels::Arith::sub_from: return b - a;
+        case kernels::Arith::mul: return a * b;
+        case kernels::Arith::div: return a / b;
+        case kernels::Arith::div_into: return b / a;
+    }
+    return a;
+}
+
+void check_ids(const char* op, const char* what, const Indices& ids, std::size_t limit, const std::string& of) {
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        const std::int64_t id = ids.data()[k];
+        if (id < 0 || static_cast<std::size_t>(id) >= limit)
+            throw Error(std::string(op) + ": " + what + " " + std::to_string(id) + " at position " + std::to_string(k) +
+                        " is out of range for " + of);
+    }
 }
 
 Tensor scalar(float v) { return Tensor(Array(v)); }

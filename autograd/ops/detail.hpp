@@ -1,6 +1,7 @@
 // Helpers shared by the op implementations (not part of the public API).
 #pragma once
 
+#include "autograd/kernels/broadcast.hpp"
 #include "autograd/tape.hpp"
 
 namespace tapegrad::autograd::detail {
@@ -17,16 +18,14 @@ Shape keepdims_shape(const Shape& shape, const std::vector<std::size_t>& axes);
 // Sorted, unique, normalised axes; empty input means every axis.
 std::vector<std::size_t> normalize_axes(const std::vector<int>& axes, std::size_t ndim, const char* op);
 
-// A contiguous array seen as [outer, n, inner] around one axis: the loop shape of
-// every reduction and softmax here.
-struct AxisSplit {
-    std::size_t outer = 1, n = 1, inner = 1;
-};
-AxisSplit split_at(const Shape& shape, std::size_t axis);
+// a (op) b with numpy broadcasting: a vectorised loop over runs when one operand
+// is constant over runs of the other (kernels/broadcast.hpp), else xtensor's
+// broadcasting assignment.
+Array arith(kernels::Arith op, const Array& a, const Array& b);
 
-// Sums over `axes` keeping them as length 1. Our own loops: xtensor 0.24's immediate
-// reducer crashes when given a std::vector of axes, and its lazy one is 5-7x slower.
-Array sum_axes(const Array& x, const std::vector<std::size_t>& axes);
+// Throws naming the op unless every id lies in [0, limit): "<op>: <what> 7 at
+// position 3 is out of range for <of>".
+void check_ids(const char* op, const char* what, const Indices& ids, std::size_t limit, const std::string& of);
 
 // A constant 0-d tensor (how `x * 2.0f` reaches `mul`).
 Tensor scalar(float v);

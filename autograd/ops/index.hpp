@@ -13,7 +13,7 @@ Tensor gather(const Tensor& table, const Indices& ids, std::int64_t no_grad_id =
 
 // Rows of x seen as a matrix [prod(leading axes), last axis], picked by `rows`
 // (1-D): x [B, T, H] with rows b*T + t -> [len(rows), H]. Same as
-// gather(reshape(x, {-1, H}), rows) without copying x first. Backward: scatter-add.
+// gather(reshape(x, {infer, H}), rows) without copying x first. Backward: scatter-add.
 Tensor take_rows(const Tensor& x, const Indices& rows);
 
 // y = condition ? a : b, element-wise, where condition is any nonzero value (a

@@ -1,5 +1,5 @@
-// Matrix products, computed by cblas_sgemm straight on the tensors' row-major
-// buffers (no copies, transposes passed as BLAS flags).
+// Matrix products, computed straight on the tensors' row-major buffers (no
+// copies; a transposed operand is read as such, kernels/blas.hpp).
 #pragma once
 
 #include "autograd/tensor.hpp"
@@ -13,8 +13,5 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // layout, so checkpoints map one to one onto a state_dict), bias [out] or undefined.
 // -> [..., out]. One GEMM writes onto the broadcast bias (beta = 1).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
-
-// Column sums of a row-major [rows, cols] buffer added into out[cols] (bias gradients).
-void add_column_sums(const float* g, std::size_t rows, std::size_t cols, float* out);
 
 }  // namespace tapegrad::autograd

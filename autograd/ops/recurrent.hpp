@@ -1,9 +1,8 @@
-// Fused recurrent layers: a whole sequence of GRU or LSTM steps as one tape entry.
-// Same equations as nn::GRUCell / nn::LSTMCell composed from tape ops (the tests
-// check that both agree); fused, one GEMM computes the input projections of every
-// step, one GEMM per step the hidden projections, and the backward pass runs the
-// steps in reverse inside the rule (back-propagation through time), ending with one
-// GEMM per weight gradient.
+// Fused recurrent layers: a whole sequence of GRU or LSTM steps as one tape entry
+// ("fused": one entry with a hand-written rule for what composes from many ops).
+// The equations, back-propagation through time and the packed layout are in
+// kernels/rnn.hpp; reference::gru_layer / lstm_layer (reference.hpp) compose the
+// same layers step by step from tape ops, and the tests hold the two together.
 //
 // Variable lengths: sequences are processed as PyTorch's PackedSequence does: sorted
 // by length, step s touches only the rows still running, so padding costs nothing

@@ -1,26 +1,18 @@
 // Shape ops. concat/slice/select share one idea: a contiguous array seen as
-// [outer, n, inner] around the axis, whose blocks are copied with memcpy.
+// [outer, n, inner] around the axis, whose blocks are copied (kernels/copy.hpp).
 #include "autograd/ops/shape.hpp"
 
-#include <cstring>
 #include <numeric>
 
+#include "autograd/kernels/copy.hpp"
 #include "autograd/ops/detail.hpp"
 
 namespace tapegrad::autograd {
 
 namespace {
 
-using detail::AxisSplit;
-
-// Copies dst[:, dst_off : dst_off + len, :] = src[:, src_off : src_off + len, :]
-// for arrays split as [outer, n, inner] around the same axis.
-void copy_block(const float* src, const AxisSplit& s, std::size_t src_off, float* dst, const AxisSplit& d,
-                std::size_t dst_off, std::size_t len) {
-    const std::size_t bytes = len * s.inner * sizeof(float);
-    for (std::size_t o = 0; o < s.outer; ++o)
-        std::memcpy(dst + (o * d.n + dst_off) * d.inner, src + (o * s.n + src_off) * s.inner, bytes);
-}
+using kernels::AxisSplit;
+using kernels::copy_block;
 
 Shape inverse(const std::vector<std::size_t>& perm) {
     Shape inv(perm.size());
@@ -33,7 +25,7 @@ Array take_range(const Array& x, std::size_t axis, std::size_t start, std::size_
     Shape out = shape_of(x);
     out[axis] = len;
     Array y = Array::from_shape(out);
-    copy_block(x.data(), detail::split_at(shape_of(x), axis), start, y.data(), detail::split_at(out, axis), 0,
+    copy_block(x.data(), split_at(shape_of(x), axis), start, y.data(), split_at(out, axis), 0,
                len);
     return y;
 }
@@ -43,8 +35,16 @@ Array put_range(const Array& g, const Shape& in, std::size_t axis, std::size_t s
     Array d = zeros(in);
     Shape gs = in;
     gs[axis] = len;
-    copy_block(g.data(), detail::split_at(gs, axis), 0, d.data(), detail::split_at(in, axis), start, len);
+    copy_block(g.data(), split_at(gs, axis), 0, d.data(), split_at(in, axis), start, len);
     return d;
+}
+
+// A shape argument as written, `infer` shown as -1.
+std::string shape_arg_str(const Shape& shape) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        s += (i ? ", " : "") + (shape[i] == infer ? std::string("-1") : std::to_string(shape[i]));
+    return s + "]";
 }
 
 std::size_t resolve_index(long i, std::size_t n) {
@@ -78,31 +78,29 @@ Tensor transpose(const Tensor& a, const std::vector<std::size_t>& perm) {
 }
 
 // y = a viewed with a new shape           da = g viewed with a's shape
-Tensor reshape(const Tensor& a, const std::vector<long>& shape) {
-    Shape out(shape.size());
+Tensor reshape(const Tensor& a, const Shape& shape) {
+    Shape out = shape;
     std::size_t known = 1;
-    int infer = -1;
+    std::size_t inferred = shape.size();  // the axis given as `infer`, if any
     for (std::size_t i = 0; i < shape.size(); ++i) {
-        if (shape[i] == -1) {
-            if (infer >= 0) throw Error("reshape: only one dimension can be -1, got " + shape_str(shape));
-            infer = static_cast<int>(i);
-        } else if (shape[i] < 0) {
-            throw Error("reshape: negative dimension in " + shape_str(shape));
+        if (shape[i] != infer) {
+            known *= shape[i];
+        } else if (inferred == shape.size()) {
+            inferred = i;
         } else {
-            out[i] = static_cast<std::size_t>(shape[i]);
-            known *= out[i];
+            throw Error("reshape: only one axis can be inferred, got " + shape_arg_str(shape));
         }
     }
     const std::size_t total = a.size();
-    if (infer >= 0) {
+    if (inferred < shape.size()) {
         if (known == 0 || total % known != 0)
-            throw Error("reshape: cannot reshape " + shape_str(a.value().shape()) + " into " + shape_str(shape));
-        out[static_cast<std::size_t>(infer)] = total / known;
-        known *= out[static_cast<std::size_t>(infer)];
+            throw Error("reshape: cannot reshape " + shape_str(a.shape()) + " into " + shape_arg_str(shape));
+        out[inferred] = total / known;
+        known *= out[inferred];
     }
     if (known != total)
-        throw Error("reshape: cannot reshape " + shape_str(a.value().shape()) + " (" + std::to_string(total) +
-                    " elements) into " + shape_str(shape));
+        throw Error("reshape: cannot reshape " + shape_str(a.shape()) + " (" + std::to_string(total) +
+                    " elements) into " + shape_arg_str(shape));
     Array y = a.value();
     y.reshape(out);
     const Shape in = a.shape();
@@ -115,11 +113,19 @@ Tensor reshape(const Tensor& a, const std::vector<long>& shape) {
 
 // y = a repeated along broadcast axes     da = g (the sweep sums it back to a's shape)
 Tensor broadcast_to(const Tensor& a, const Shape& shape) {
-    const Shape b = detail::broadcast_shapes(a.shape(), shape, "broadcast_to");
-    if (b != shape)
-        throw Error("broadcast_to: shape " + shape_str(a.value().shape()) + " cannot be broadcast to " +
-                    shape_str(shape));
-    return record("broadcast_to", Array(xt::broadcast(a.value(), shape)), {a},
+    Shape out = shape;  // `infer` keeps a's length of that axis (aligned from the right)
+    const Shape in = a.shape();
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if (out[i] == infer) {
+            if (i + in.size() < out.size())
+                throw Error("broadcast_to: axis " + std::to_string(i) + " of " + shape_arg_str(shape) +
+                            " is new, so its length cannot be kept from shape " + shape_str(in));
+            out[i] = in[i + in.size() - out.size()];
+        }
+    const Shape b = detail::broadcast_shapes(in, out, "broadcast_to");
+    if (b != out)
+        throw Error("broadcast_to: shape " + shape_str(in) + " cannot be broadcast to " + shape_arg_str(shape));
+    return record("broadcast_to", Array(xt::broadcast(a.value(), out)), {a},
                   [](Step& s) -> Grads { return {s.take_grad()}; });
 }
 
@@ -128,16 +134,15 @@ Tensor squeeze(const Tensor& a, int axis) {
     if (a.value().shape()[ax] != 1)
         throw Error("squeeze: axis " + std::to_string(axis) + " of shape " + shape_str(a.value().shape()) +
                     " has length " + std::to_string(a.value().shape()[ax]) + ", not 1");
-    std::vector<long> out;
+    Shape out;
     for (std::size_t i = 0; i < a.ndim(); ++i)
-        if (i != ax) out.push_back(static_cast<long>(a.value().shape()[i]));
+        if (i != ax) out.push_back(a.shape()[i]);
     return reshape(a, out);
 }
 
 Tensor unsqueeze(const Tensor& a, int axis) {
     const std::size_t ax = detail::normalize_axis(axis, a.ndim() + 1, "unsqueeze");
-    std::vector<long> out;
-    for (std::size_t i = 0; i < a.ndim(); ++i) out.push_back(static_cast<long>(a.value().shape()[i]));
+    Shape out = a.shape();
     out.insert(out.begin() + static_cast<std::ptrdiff_t>(ax), 1);
     return reshape(a, out);
 }
@@ -161,15 +166,15 @@ Tensor concat(const std::vector<Tensor>& parts, int axis) {
         out[ax] += s[ax];
     }
     Array y = Array::from_shape(out);
-    const AxisSplit so = detail::split_at(out, ax);
+    const AxisSplit so = split_at(out, ax);
     for (std::size_t k = 0; k < parts.size(); ++k) {
         const Shape s = parts[k].shape();
-        copy_block(parts[k].value().data(), detail::split_at(s, ax), 0, y.data(), so, offsets[k], s[ax]);
+        copy_block(parts[k].value().data(), split_at(s, ax), 0, y.data(), so, offsets[k], s[ax]);
     }
-    return record("concat", std::move(y), parts, [ax, offsets, out](Step& s) -> Grads {
-        Grads g;
+    return record("concat", std::move(y), parts, [ax, offsets](Step& s) -> Grads {
+        Grads g(s);
         for (std::size_t k = 0; k < s.num_inputs(); ++k)
-            g.add(take_range(s.grad, ax, offsets[k], s.input(k).shape()[ax]));
+            if (s.needs_grad(k)) g[k] = take_range(s.grad, ax, offsets[k], s.input(k).shape()[ax]);
         return g;
     });
 }
@@ -185,17 +190,18 @@ Tensor stack(const std::vector<Tensor>& parts, int axis) {
     Shape out = first;
     out.insert(out.begin() + static_cast<std::ptrdiff_t>(ax), parts.size());
     Array y = Array::from_shape(out);
-    const AxisSplit so = detail::split_at(out, ax);
+    const AxisSplit so = split_at(out, ax);
     AxisSplit si = so;
     si.n = 1;
     for (std::size_t k = 0; k < parts.size(); ++k) copy_block(parts[k].value().data(), si, 0, y.data(), so, k, 1);
     return record("stack", std::move(y), parts, [ax, first](Step& s) -> Grads {
-        Grads g;
-        for (std::size_t k = 0; k < s.num_inputs(); ++k) {
-            Array gk = take_range(s.grad, ax, k, 1);
-            gk.reshape(first);
-            g.add(std::move(gk));
-        }
+        Grads g(s);
+        for (std::size_t k = 0; k < s.num_inputs(); ++k)
+            if (s.needs_grad(k)) {
+                Array gk = take_range(s.grad, ax, k, 1);
+                gk.reshape(first);
+                g[k] = std::move(gk);
+            }
         return g;
     });
 }

@@ -11,9 +11,12 @@ namespace tapegrad::autograd {
 // Reverses the axes (a 2-D transpose), or permutes them: y.shape[i] = a.shape[perm[i]].
 Tensor transpose(const Tensor& a);
 Tensor transpose(const Tensor& a, const std::vector<std::size_t>& perm);
-// New shape with the same number of elements; one entry may be -1 (inferred).
-Tensor reshape(const Tensor& a, const std::vector<long>& shape);
-// Repeats a along broadcast axes (numpy rules) to `shape`.
+// New shape with the same number of elements; one axis may be `infer` (PyTorch's
+// -1): its length is what the others leave, reshape(x, {infer, 784}).
+Tensor reshape(const Tensor& a, const Shape& shape);
+// Repeats a along broadcast axes (numpy rules) to `shape`, as PyTorch's expand; an
+// axis given as `infer` keeps a's length (aligned from the right):
+// broadcast_to(x [B, 1, H], {infer, T, infer}) -> [B, T, H].
 Tensor broadcast_to(const Tensor& a, const Shape& shape);
 // Drops an axis of length 1 / inserts one at `axis`.
 Tensor squeeze(const Tensor& a, int axis);

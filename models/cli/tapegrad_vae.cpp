@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "autograd/autograd.hpp"
+#include "autograd/kernels/blas.hpp"
 #include "models/data/images.hpp"
 #include "models/data/text.hpp"
 #include "models/vae/evaluate.hpp"
@@ -62,13 +63,13 @@ TextData load_text(const std::string& dir, std::size_t min_count, std::size_t ma
     d.train = data::SentenceDataset(train, d.vocab, max_length);
     d.valid = data::SentenceDataset(data::read_sentences(dir + "/ptb.valid.txt"), d.vocab, max_length);
     d.test = data::SentenceDataset(data::read_sentences(dir + "/ptb.test.txt"), d.vocab, max_length);
-    autograd::release_unused_memory();  // the token strings are gone; give their holes back before training
+    kernels::release_unused_memory();  // the token strings are gone; give their holes back before training
     return d;
 }
 
 void set_threads(int threads) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    blas::set_num_threads(threads);
+    autograd::set_num_threads(threads);
 }
 
 // A model rebuilt from a run directory's checkpoint.
@@ -247,7 +248,7 @@ int main(int argc, char** argv) {
             opt.batch_size = batch_size ? batch_size : (model == "text" ? 32 : 128);
             std::cout << "tapegrad-vae train: " << model << " model, KL schedule " << opt.kl.describe() << ", run folder "
                       << run_dir << "\n";
-            if (const std::string advice = blas::kernel_advice(); !advice.empty()) std::cout << "note: " << advice << "\n";
+            if (const std::string advice = kernels::kernel_advice(); !advice.empty()) std::cout << "note: " << advice << "\n";
             TrainResult r;
             if (model == "text") {
                 // On resume the vocabulary and configuration come from the checkpoint.

@@ -244,7 +244,7 @@ ImportanceWeighted importance_weighted_nll(ImageVAE& model, const data::ImageSet
         const Normal q = model.encode(x);
         const Array eps = randn({K, S, Z});
         const Tensor z = q.loc + q.scale * Tensor(eps);        // [K, S, Z]
-        const Tensor logits = model.decode(reshape(z, {static_cast<long>(K * S), static_cast<long>(Z)}));
+        const Tensor logits = model.decode(reshape(z, {K * S, Z}));
         Array xs = Array::from_shape({K * S, D});
         for (std::size_t k = 0; k < K; ++k) std::copy(x.value().begin(), x.value().end(), xs.data() + k * S * D);
         const Array nll = model.neg_log_likelihood(logits, Tensor(xs)).value();  // [K*S]

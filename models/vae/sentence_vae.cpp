@@ -71,17 +71,16 @@ Normal SentenceVAE::encode(const TextBatch& b, const Tensor& embedded) const {
     const Tensor emb = embedded.defined() ? embedded : embedding(b.inputs);  // [B, T, E]
     const RNNResult r = run(*encoder, emb, b.lengths, Tensor(), Tensor());
     // Final states of every layer and direction side by side: [L*D, B, H] -> [B, L*D*H].
-    const Tensor h = reshape(transpose(r.h, {1, 0, 2}), {static_cast<long>(B), -1});
+    const Tensor h = reshape(transpose(r.h, {1, 0, 2}), {B, infer});
     return Normal::from_logvar(to_mu(h), to_logvar(h));
 }
 
 DecoderState SentenceVAE::initial_state(const Tensor& z) const {
-    const long B = static_cast<long>(z.value().shape()[0]);
-    const long L = static_cast<long>(config.layers), H = static_cast<long>(config.hidden);
+    const std::size_t B = z.shape()[0], L = config.layers, H = config.hidden;
     // to_hidden(z) [B, L*H] -> [L, B, H]
     DecoderState s;
     s.h = transpose(reshape(to_hidden(z), {B, L, H}), {1, 0, 2});
-    if (config.cell == Cell::lstm) s.c = Tensor(zeros({static_cast<std::size_t>(L), static_cast<std::size_t>(B), config.hidden}));
+    if (config.cell == Cell::lstm) s.c = Tensor(zeros({L, B, H}));
     return s;
 }
 
@@ -152,7 +151,7 @@ Tensor SentenceVAE::step(const Indices& tokens, DecoderState& state) const {
     const RNNResult r = run(*decoder, emb, {}, state.h, state.c);
     state.h = r.h;
     state.c = r.c;
-    return to_vocab(reshape(r.output, {static_cast<long>(B), -1}));  // [B, V]
+    return to_vocab(reshape(r.output, {B, infer}));  // [B, V]
 }
 
 }  // namespace tapegrad::models::vae

@@ -172,7 +172,7 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
     // Without clipping, each parameter is updated during backward() as soon as its
     // gradient is complete (same numbers, far less memory); clipping needs them all.
     const bool fused = o.clip_norm <= 0.0f;
-    if (fused) optimizer.fuse_with_backward();
+    if (fused) optimizer.update_during_backward();
     TrainResult result;
     const fs::path dir = o.run_dir;
     const fs::path ckpt = dir / "checkpoint.npz", metrics_path = dir / "metrics.jsonl";

@@ -106,9 +106,8 @@ Tensor Categorical::log_prob(const Indices& value) const {
                     shape_str(logits.value().shape()) + " (expected " + shape_str(batch) + ")");
     Indices flat = value;
     flat.reshape({value.size()});
-    const Tensor rows = reshape(logits, {-1, static_cast<long>(K)});
-    std::vector<long> out(batch.begin(), batch.end());
-    return reshape(-cross_entropy(rows, flat, Reduction::none, std::numeric_limits<std::int64_t>::min()), out);
+    const Tensor rows = reshape(logits, {infer, K});
+    return reshape(-cross_entropy(rows, flat, Reduction::none, std::numeric_limits<std::int64_t>::min()), batch);
 }
 
 // H = -sum_k p_k log p_k

@@ -2,7 +2,7 @@
 // products and by finite differences.
 #include <tuple>
 
-#include "autograd/blas.hpp"
+#include "autograd/kernels/blas.hpp"
 #include "tests/support/check.hpp"
 
 using namespace tapegrad;
@@ -44,21 +44,21 @@ TEST_CASE("linear: equals matmul with the transposed weight plus a broadcast bia
 }
 
 TEST_CASE("sgemm: products split between threads agree with a plain sum, in every layout and with padded rows") {
-    const int before = blas::num_threads();
+    const int before = kernels::num_threads();
     // 12 x 40 x 20 stays on one thread; the others are split: by columns (n >= m),
     // by rows (m > n), at sizes that are not multiples of the split's grain, in two
     // and in three pieces.
     for (auto [m, n, k, threads] : {std::tuple{12, 40, 20, 2}, std::tuple{64, 256, 256, 2}, std::tuple{33, 301, 300, 2},
                                     std::tuple{401, 37, 250, 2}, std::tuple{33, 301, 300, 3}, std::tuple{401, 37, 250, 3}}) {
-        blas::set_num_threads(threads);
+        kernels::set_num_threads(threads);
         for (int layout = 0; layout < 4; ++layout) {
             const bool ta = layout & 1, tb = layout & 2;
             const std::size_t M = m, N = n, K = k;
             const Array a = random_array(ta ? Shape{K, M} : Shape{M, K}, 120), b = random_array(tb ? Shape{N, K} : Shape{K, N}, 121);
             Array c = random_array({M, N}, 122);
             const Array c0 = c;
-            blas::sgemm(ta, tb, m, n, k, 0.5f, a.data(), ta ? m : k, b.data(), tb ? k : n, 2.0f, c.data(), n);
-            CHECK(blas::num_threads() == threads);
+            kernels::sgemm(ta, tb, m, n, k, 0.5f, a.data(), ta ? m : k, b.data(), tb ? k : n, 2.0f, c.data(), n);
+            CHECK(kernels::num_threads() == threads);
             Array expected = Array::from_shape({M, N});
             for (std::size_t i = 0; i < M; ++i)
                 for (std::size_t j = 0; j < N; ++j) {
@@ -70,19 +70,19 @@ TEST_CASE("sgemm: products split between threads agree with a plain sum, in ever
             INFO("m n k = " << m << " " << n << " " << k << ", trans_a " << ta << ", trans_b " << tb << ", threads " << threads);
             CHECK_CLOSE(c, expected, 1e-4, 1e-4);
             Array d = Array::from_shape({M, N});
-            blas::openblas_sgemm(ta, tb, m, n, k, 0.5f, a.data(), ta ? m : k, b.data(), tb ? k : n, 0.0f, d.data(), n);
+            kernels::openblas_sgemm(ta, tb, m, n, k, 0.5f, a.data(), ta ? m : k, b.data(), tb ? k : n, 0.0f, d.data(), n);
             CHECK_CLOSE(d, expected - 2.0f * c0, 1e-4, 1e-4);
         }
     }
     // Row strides wider than the matrices (sub-blocks of larger arrays), A and B
     // transposed, every leading dimension padded by 5: 70 x 90 x 60 is split by
     // columns, 120 x 40 x 60 by rows.
-    blas::set_num_threads(2);
+    kernels::set_num_threads(2);
     for (auto [m, n, k] : {std::tuple{70, 90, 60}, std::tuple{120, 40, 60}}) {
         const int lda = m + 5, ldb = k + 5, ldc = n + 5;
         const Array a = random_array({std::size_t(k), std::size_t(lda)}, 123), b = random_array({std::size_t(n), std::size_t(ldb)}, 124);
         Array c = zeros({std::size_t(m), std::size_t(ldc)});
-        blas::sgemm(true, true, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), ldc);
+        kernels::sgemm(true, true, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), ldc);
         for (int i = 0; i < m; ++i)
             for (int j = 0; j < ldc; ++j) {
                 double acc = 0;
@@ -92,19 +92,19 @@ TEST_CASE("sgemm: products split between threads agree with a plain sum, in ever
                 REQUIRE(std::abs(c(i, j) - acc) <= 1e-4 + 1e-4 * std::abs(acc));  // the padding stays 0
             }
     }
-    blas::set_num_threads(before);
+    kernels::set_num_threads(before);
 }
 
-TEST_CASE("blas::transpose: b = a^T for square, wide, tall, single-row and empty matrices") {
+TEST_CASE("kernels::transpose: b = a^T for square, wide, tall, single-row and empty matrices") {
     for (auto [rows, cols] : {std::pair{3, 3}, std::pair{2, 5}, std::pair{768, 256}, std::pair{1, 7}, std::pair{7, 1}}) {
         const Array a = random_array({std::size_t(rows), std::size_t(cols)}, 125);
         Array b = Array::from_shape({std::size_t(cols), std::size_t(rows)});
-        blas::transpose(rows, cols, a.data(), b.data());
+        kernels::transpose(rows, cols, a.data(), b.data());
         INFO("rows " << rows << ", cols " << cols);
         CHECK(b == Array(xt::transpose(a)));
     }
     Array untouched = array({4.0f});
-    blas::transpose(0, 3, nullptr, untouched.data());  // nothing to read or write
-    blas::transpose(3, 0, nullptr, untouched.data());
+    kernels::transpose(0, 3, nullptr, untouched.data());  // nothing to read or write
+    kernels::transpose(3, 0, nullptr, untouched.data());
     CHECK(untouched(0) == 4.0f);
 }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/kernels.hpp"
+#include "autograd/kernels/simd.hpp"
 #include "tests/support/check.hpp"
 
 using namespace tapegrad;

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/blas.hpp"
-#include "autograd/parallel.hpp"
+#include "autograd/kernels/blas.hpp"
+#include "autograd/kernels/parallel.hpp"
 #include "tests/support/check.hpp"
 
 using namespace tapegrad;
@@ -18,9 +18,9 @@ using namespace tapegrad::testing;
 
 namespace {
 struct Threads {  // sets the pool size for one test and restores it
-    int before = blas::num_threads();
-    explicit Threads(int n) { blas::set_num_threads(n); }
-    ~Threads() { blas::set_num_threads(before); }
+    int before = kernels::num_threads();
+    explicit Threads(int n) { kernels::set_num_threads(n); }
+    ~Threads() { kernels::set_num_threads(before); }
 };
 }  // namespace
 
@@ -29,7 +29,7 @@ TEST_CASE("parallel_for: two threads cover the range once, in two disjoint piece
     std::vector<int> hits(1000, 0);
     std::thread::id ids[2];
     std::size_t begins[2] = {99, 99};
-    const std::size_t parts = parallel::parallel_for(hits.size(), 100, [&](std::size_t b, std::size_t e, std::size_t part) {
+    const std::size_t parts = kernels::parallel_for(hits.size(), 100, [&](std::size_t b, std::size_t e, std::size_t part) {
         ids[part] = std::this_thread::get_id();
         begins[part] = b;
         for (std::size_t i = b; i < e; ++i) ++hits[i];
@@ -43,7 +43,7 @@ TEST_CASE("parallel_for: two threads cover the range once, in two disjoint piece
     // Many small jobs in a row (as one product per GRU step) all complete.
     std::atomic<long> sum{0};
     for (int j = 0; j < 2000; ++j)
-        parallel::parallel_for(64, 16, [&](std::size_t b, std::size_t e, std::size_t) {
+        kernels::parallel_for(64, 16, [&](std::size_t b, std::size_t e, std::size_t) {
             for (std::size_t i = b; i < e; ++i) sum += static_cast<long>(i);
         });
     CHECK(sum == 2000L * (63 * 64 / 2));
@@ -53,7 +53,7 @@ TEST_CASE("parallel_for: one thread, or a small range, runs everything on the ca
     {
         Threads one(1);
         std::size_t calls = 0;
-        CHECK(parallel::parallel_for(1000, 10, [&](std::size_t b, std::size_t e, std::size_t part) {
+        CHECK(kernels::parallel_for(1000, 10, [&](std::size_t b, std::size_t e, std::size_t part) {
                   ++calls;
                   CHECK(b == 0);
                   CHECK(e == 1000);
@@ -62,13 +62,13 @@ TEST_CASE("parallel_for: one thread, or a small range, runs everything on the ca
         CHECK(calls == 1);
     }
     Threads two(2);
-    CHECK(parallel::parallel_for(15, 8, [](std::size_t, std::size_t, std::size_t part) { CHECK(part == 0); }) == 1);
+    CHECK(kernels::parallel_for(15, 8, [](std::size_t, std::size_t, std::size_t part) { CHECK(part == 0); }) == 1);
 }
 
 TEST_CASE("parallel_for: an exception from the helper's piece reaches the caller, after both pieces finished") {
     Threads two(2);
     std::atomic<int> finished{0};
-    CHECK_THROWS_WITH(parallel::parallel_for(1000, 10,
+    CHECK_THROWS_WITH(kernels::parallel_for(1000, 10,
                                              [&](std::size_t, std::size_t, std::size_t part) {
                                                  ++finished;
                                                  if (part == 1) throw std::runtime_error("helper failed");
@@ -76,14 +76,14 @@ TEST_CASE("parallel_for: an exception from the helper's piece reaches the caller
                       "helper failed");
     CHECK(finished == 2);
     // The helper is still usable afterwards.
-    CHECK(parallel::parallel_for(1000, 10, [](std::size_t, std::size_t, std::size_t) {}) == 2);
+    CHECK(kernels::parallel_for(1000, 10, [](std::size_t, std::size_t, std::size_t) {}) == 2);
 }
 
 TEST_CASE("parallel_for: two user threads at once both get their whole range done") {
     Threads two(2);
     auto work = [](std::vector<int>& hits) {
         for (int j = 0; j < 300; ++j)
-            parallel::parallel_for(hits.size(), 16, [&](std::size_t b, std::size_t e, std::size_t) {
+            kernels::parallel_for(hits.size(), 16, [&](std::size_t b, std::size_t e, std::size_t) {
                 for (std::size_t i = b; i < e; ++i) ++hits[i];
             });
     };
@@ -101,7 +101,7 @@ TEST_CASE("parallel_for: three threads (more than this machine's cores) cover th
     for (auto [n, expected] : {std::pair<std::size_t, std::size_t>{1000, 3}, {50, 3}, {33, 3}, {20, 2}}) {
         std::vector<int> hits(n, 0);
         std::vector<std::thread::id> ids(3);
-        const std::size_t parts = parallel::parallel_for(n, 8, [&](std::size_t b, std::size_t e, std::size_t part) {
+        const std::size_t parts = kernels::parallel_for(n, 8, [&](std::size_t b, std::size_t e, std::size_t part) {
             ids[part] = std::this_thread::get_id();
             for (std::size_t i = b; i < e; ++i) ++hits[i];
         });
@@ -114,10 +114,10 @@ TEST_CASE("parallel_for: three threads (more than this machine's cores) cover th
     // A product split three ways agrees with one computed on one thread.
     const Array a = random_array({64, 300}, 7), b = random_array({300, 500}, 8);
     Array split = Array::from_shape({64, 500}), single = Array::from_shape({64, 500});
-    blas::sgemm(false, false, 64, 500, 300, 1.0f, a.data(), 300, b.data(), 500, 0.0f, split.data(), 500);
+    kernels::sgemm(false, false, 64, 500, 300, 1.0f, a.data(), 300, b.data(), 500, 0.0f, split.data(), 500);
     {
         Threads one(1);
-        blas::sgemm(false, false, 64, 500, 300, 1.0f, a.data(), 300, b.data(), 500, 0.0f, single.data(), 500);
+        kernels::sgemm(false, false, 64, 500, 300, 1.0f, a.data(), 300, b.data(), 500, 0.0f, single.data(), 500);
     }
     CHECK_CLOSE(split, single, 1e-5, 1e-5);
 }
@@ -125,11 +125,11 @@ TEST_CASE("parallel_for: three threads (more than this machine's cores) cover th
 TEST_CASE("parallel_for: most_parts caps the pieces; an exception on the caller's piece waits for the helpers") {
     Threads three(3);
     std::size_t seen_parts = 0;
-    CHECK(parallel::parallel_for(1000, 8, [&](std::size_t, std::size_t, std::size_t part) { seen_parts = std::max(seen_parts, part + 1); },
+    CHECK(kernels::parallel_for(1000, 8, [&](std::size_t, std::size_t, std::size_t part) { seen_parts = std::max(seen_parts, part + 1); },
                                  16, 2) == 2);
     CHECK(seen_parts == 2);
     std::atomic<int> finished{0};
-    CHECK_THROWS_WITH(parallel::parallel_for(1000, 10,
+    CHECK_THROWS_WITH(kernels::parallel_for(1000, 10,
                                              [&](std::size_t, std::size_t, std::size_t part) {
                                                  if (part == 0) throw std::runtime_error("caller failed");
                                                  std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -142,8 +142,8 @@ TEST_CASE("parallel_for: most_parts caps the pieces; an exception on the caller'
 TEST_CASE("parallel_for: a parallel_for inside a piece runs on that piece's thread alone") {
     Threads two(2);
     std::atomic<int> inner_parts{0}, covered{0};
-    parallel::parallel_for(100, 10, [&](std::size_t b, std::size_t e, std::size_t) {
-        inner_parts += static_cast<int>(parallel::parallel_for(e - b, 1, [&](std::size_t ib, std::size_t ie, std::size_t) {
+    kernels::parallel_for(100, 10, [&](std::size_t b, std::size_t e, std::size_t) {
+        inner_parts += static_cast<int>(kernels::parallel_for(e - b, 1, [&](std::size_t ib, std::size_t ie, std::size_t) {
             covered += static_cast<int>(ie - ib);
         }));
     });

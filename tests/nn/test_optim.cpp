@@ -104,7 +104,7 @@ TEST_CASE("Adam: state round-trips, and a wrong state is refused with every prob
     CHECK_THROWS_WITH_AS(c.load_state(st), doctest::Contains("w: saved shape [2, 2], parameter shape [3]"), Error);
 }
 
-TEST_CASE("Optimizer::fuse_with_backward: the same updates as step() after backward(), gradients dropped") {
+TEST_CASE("Optimizer::update_during_backward: the same updates as step() after backward(), gradients dropped") {
     autograd::manual_seed(8);
     Linear a1(4, 3), a2(3, 2);
     Linear b1(4, 3), b2(3, 2);
@@ -119,7 +119,7 @@ TEST_CASE("Optimizer::fuse_with_backward: the same updates as step() after backw
     };
     Adam plain(params(a1, a2), {.lr = 0.05f});
     Adam fused(params(b1, b2), {.lr = 0.05f});
-    fused.fuse_with_backward();
+    fused.update_during_backward();
     const Indices y = {0, 1, 1, 0};
     for (int step = 0; step < 3; ++step) {
         const Tensor x(autograd::randn({4, 4}));
@@ -149,11 +149,11 @@ TEST_CASE("on_grad_ready: runs once the sweep has passed every use of a leaf") {
     CHECK(seen == doctest::Approx(3 * 4.0f + 1));  // d(w^3 + w)/dw = 3 w^2 + 1
 }
 
-TEST_CASE("fuse_with_backward: a parameter first used off the loss's path is still updated") {
+TEST_CASE("update_during_backward: a parameter first used off the loss's path is still updated") {
     Tensor w(array({1.0f, 2.0f}), true);
     w.set_name("w");
     SGD sgd({w}, {.lr = 0.5f});
-    sgd.fuse_with_backward();
+    sgd.update_during_backward();
     Tensor metric = w * 3.0f;               // first use of w: not part of the loss
     Tensor loss = autograd::sum(w * w);     // d/dw = 2w
     loss.backward();

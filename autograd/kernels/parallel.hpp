@@ -1,11 +1,11 @@
 // The project's one thread pool: the calling thread plus helper threads, as many
-// threads in all as blas::num_threads() (set_num_threads; by default the cores
-// OpenBLAS sees). With two or more, blas::sgemm cuts each large product into that
-// many pieces computed at once, and the elementwise passes between products
-// (softmax rows, the optimiser's update) split their ranges the same way. OpenBLAS
-// itself stays on one thread: its own workers spin for a while after every
-// product, and a pass that shared a core with them ran slower than on one thread
-// (docs/performance.md). With one thread everything runs on the caller.
+// threads in all as num_threads() (set_num_threads; by default one per core this
+// process may run on). With two or more, sgemm (blas.hpp) cuts each large product
+// into that many pieces computed at once, and the elementwise passes between
+// products (softmax rows, the optimiser's update) split their ranges the same way.
+// OpenBLAS itself stays on one thread: its own workers spin for a while after
+// every product, and a pass that shared a core with them ran slower than on one
+// thread (docs/performance.md). With one thread everything runs on the caller.
 //
 // A helper spins for ~50 us after a job (the next one usually follows at once),
 // then sleeps on an atomic.
@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <functional>
 
-namespace tapegrad::parallel {
+namespace tapegrad::kernels {
 
 // Calls body(begin, end, part) on disjoint pieces covering [0, n), one per thread
 // and at most most_parts: part 0 on the calling thread, parts 1, 2, ... on the
@@ -29,7 +29,13 @@ std::size_t parallel_for(std::size_t n, std::size_t min_piece,
                          const std::function<void(std::size_t begin, std::size_t end, std::size_t part)>& body,
                          std::size_t grain = 16, std::size_t most_parts = static_cast<std::size_t>(-1));
 
-// How many parts parallel_for may use now: blas::num_threads().
+// How many parts parallel_for may use now: num_threads().
 std::size_t max_parts();
 
-}  // namespace tapegrad::parallel
+// The threads of the pool, the caller included (set once at start-up, before
+// other threads compute; n < 1 means 1). By default, one per core this process
+// may run on.
+void set_num_threads(int n);
+int num_threads();
+
+}  // namespace tapegrad::kernels

@@ -1,4 +1,7 @@
-#include "autograd/parallel.hpp"
+// The thread pool behind parallel_for.
+#include "autograd/kernels/parallel.hpp"
+
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,9 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "autograd/blas.hpp"
-
-namespace tapegrad::parallel {
+namespace tapegrad::kernels {
 
 namespace {
 
@@ -120,9 +121,28 @@ Pool& pool() {
     return p;
 }
 
+// The thread count (set_num_threads; 0 until set: then one per core this process
+// may run on). Threads may read it at once (two user threads with their own tapes).
+std::atomic<int> thread_count{0};
+
+int cores_available() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 }  // namespace
 
-std::size_t max_parts() { return static_cast<std::size_t>(std::max(1, blas::num_threads())); }
+void set_num_threads(int n) { thread_count.store(std::max(n, 1), std::memory_order_relaxed); }
+
+int num_threads() {
+    const int n = thread_count.load(std::memory_order_relaxed);
+    if (n > 0) return n;
+    static const int cores = cores_available();
+    return cores;
+}
+
+std::size_t max_parts() { return static_cast<std::size_t>(num_threads()); }
 
 std::size_t parallel_for(std::size_t n, std::size_t min_piece, const Body& body, std::size_t grain,
                          std::size_t most_parts) {
@@ -160,4 +180,4 @@ std::size_t parallel_for(std::size_t n, std::size_t min_piece, const Body& body,
     return parts;
 }
 
-}  // namespace tapegrad::parallel
+}  // namespace tapegrad::kernels

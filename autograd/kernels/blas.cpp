@@ -1,35 +1,27 @@
-// Only this file includes <cblas.h>.
-#include "autograd/blas.hpp"
+// Matrix products through OpenBLAS. Only this file includes <cblas.h>.
+#include "autograd/kernels/blas.hpp"
 
 #include <cblas.h>
 
-#include <atomic>
 #include <cstdlib>
 
-#include "autograd/parallel.hpp"
+#include "autograd/kernels/parallel.hpp"
 
-namespace tapegrad::blas {
+namespace tapegrad::kernels {
 
 namespace {
 
-// How many threads products may use (set_num_threads; 0 until asked: then the
-// number OpenBLAS would have used). OpenBLAS itself always runs on one thread: a
-// product worth splitting is cut into that many pieces here, computed at once on
-// the caller and parallel_for's helpers, which also take the elementwise passes
-// between products. One pool for both: OpenBLAS's own workers spin between
-// products and slowed every pass that shared their core (docs/performance.md).
-// Threads may read it at once (two user threads with their own tapes); set it
-// before starting any.
-std::atomic<int> pool_threads{0};
-
-int pool() {
-    static const int openblas_default = [] {  // once, thread-safe: OpenBLAS's count, then OpenBLAS to 1
-        const int n = openblas_get_num_threads();
+// OpenBLAS always runs on one thread: a product worth splitting is cut into
+// pieces here, computed at once on the caller and the pool's helpers, which also
+// take the elementwise passes between products. One pool for both: OpenBLAS's
+// own workers spin between products and slowed every pass that shared their core
+// (docs/performance.md). Done once, before the first product.
+void pin_openblas_to_one_thread() {
+    static const bool pinned = [] {
         openblas_set_num_threads(1);
-        return n;
+        return true;
     }();
-    const int n = pool_threads.load(std::memory_order_relaxed);
-    return n > 0 ? n : openblas_default;
+    (void)pinned;
 }
 
 // Below this many multiply-adds (m n k) a product runs on one thread. Measured
@@ -51,7 +43,8 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc) {
     if (m == 0 || n == 0) return;
-    if (pool() < 2 || static_cast<double>(m) * n * k < one_thread_below) {
+    pin_openblas_to_one_thread();
+    if (num_threads() < 2 || static_cast<double>(m) * n * k < one_thread_below) {
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
@@ -60,19 +53,38 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
     // operand it cuts.
     const std::size_t rows = static_cast<std::size_t>(m), cols = static_cast<std::size_t>(n);
     if (n >= m) {
-        parallel::parallel_for(cols, 16, [&](std::size_t from, std::size_t to, std::size_t) {
+        parallel_for(cols, 16, [&](std::size_t from, std::size_t to, std::size_t) {
             if (from == to) return;
             const float* bp = trans_b ? b + from * static_cast<std::size_t>(ldb) : b + from;
             gemm(trans_a, trans_b, m, static_cast<int>(to - from), k, alpha, a, lda, bp, ldb, beta, c + from, ldc);
         });
     } else {
-        parallel::parallel_for(rows, 16, [&](std::size_t from, std::size_t to, std::size_t) {
+        parallel_for(rows, 16, [&](std::size_t from, std::size_t to, std::size_t) {
             if (from == to) return;
             const float* ap = trans_a ? a + from : a + from * static_cast<std::size_t>(lda);
             gemm(trans_a, trans_b, static_cast<int>(to - from), n, k, alpha, ap, lda, b, ldb, beta,
                  c + from * static_cast<std::size_t>(ldc), ldc);
         });
     }
+}
+
+namespace {
+int to_int(std::size_t v) { return static_cast<int>(v); }
+}  // namespace
+
+void matmul(const float* a, const float* b, float* c, std::size_t m, std::size_t k, std::size_t n, bool accumulate) {
+    sgemm(false, false, to_int(m), to_int(n), to_int(k), 1.0f, a, to_int(k), b, to_int(n), accumulate ? 1.0f : 0.0f, c,
+          to_int(n));
+}
+
+void matmul_bt(const float* a, const float* b, float* c, std::size_t m, std::size_t k, std::size_t n, bool accumulate) {
+    sgemm(false, true, to_int(m), to_int(n), to_int(k), 1.0f, a, to_int(k), b, to_int(k), accumulate ? 1.0f : 0.0f, c,
+          to_int(n));
+}
+
+void matmul_at(const float* a, const float* b, float* c, std::size_t m, std::size_t k, std::size_t n, bool accumulate) {
+    sgemm(true, false, to_int(m), to_int(n), to_int(k), 1.0f, a, to_int(m), b, to_int(n), accumulate ? 1.0f : 0.0f, c,
+          to_int(n));
 }
 
 void transpose(int rows, int cols, const float* a, float* b) {
@@ -82,17 +94,11 @@ void transpose(int rows, int cols, const float* a, float* b) {
 
 void openblas_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                     const float* b, int ldb, float beta, float* c, int ldc) {
-    openblas_set_num_threads(pool());
+    pin_openblas_to_one_thread();  // first, so that it cannot undo what follows
+    openblas_set_num_threads(num_threads());
     gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     openblas_set_num_threads(1);
 }
-
-void set_num_threads(int n) {
-    pool();  // the one-time set-up first, so that it cannot undo what follows
-    pool_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed);
-    openblas_set_num_threads(1);
-}
-int num_threads() { return pool(); }
 
 std::string core_name() { return openblas_get_corename(); }
 
@@ -107,4 +113,4 @@ std::string kernel_advice() {
            "; OPENBLAS_CORETYPE=SkylakeX gives about twice the matrix-product speed";
 }
 
-}  // namespace tapegrad::blas
+}  // namespace tapegrad::kernels

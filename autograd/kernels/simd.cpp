@@ -1,4 +1,5 @@
-#include "autograd/kernels.hpp"
+// The vectorised loops of simd.hpp.
+#include "autograd/kernels/simd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +7,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-namespace tapegrad::autograd::kernels {
+namespace tapegrad::kernels {
 
 using Batch = xsimd::batch<float>;
 constexpr std::size_t W = Batch::size;
@@ -145,105 +146,4 @@ void scale(float a, float* x, std::size_t n) {
     for (; i < n; ++i) x[i] *= a;
 }
 
-}  // namespace tapegrad::autograd::kernels
-
-namespace tapegrad::autograd::kernels {
-
-namespace {
-inline Batch sigmoid(const Batch& x) { return Batch(1.0f) / (Batch(1.0f) + xsimd::exp(-x)); }
-inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-}  // namespace
-
-void gru_cell(const float* gi, const float* gh, const float* hprev, float* r, float* z, float* n, float* h,
-              std::size_t H) {
-    std::size_t j = 0;
-    for (; j + W <= H; j += W) {
-        const Batch rb = sigmoid(Batch::load_unaligned(gi + j) + Batch::load_unaligned(gh + j));
-        const Batch zb = sigmoid(Batch::load_unaligned(gi + H + j) + Batch::load_unaligned(gh + H + j));
-        const Batch nb = xsimd::tanh(Batch::load_unaligned(gi + 2 * H + j) + rb * Batch::load_unaligned(gh + 2 * H + j));
-        const Batch hp = Batch::load_unaligned(hprev + j);
-        rb.store_unaligned(r + j);
-        zb.store_unaligned(z + j);
-        nb.store_unaligned(n + j);
-        (nb + zb * (hp - nb)).store_unaligned(h + j);
-    }
-    for (; j < H; ++j) {
-        r[j] = sigmoid(gi[j] + gh[j]);
-        z[j] = sigmoid(gi[H + j] + gh[H + j]);
-        n[j] = std::tanh(gi[2 * H + j] + r[j] * gh[2 * H + j]);
-        h[j] = n[j] + z[j] * (hprev[j] - n[j]);
-    }
-}
-
-// h = (1-z) n + z hprev:   dn = dh (1-z)   dz = dh (hprev - n)   dhprev = dh z
-// n = tanh(an):           dan = dn (1 - n^2);  an = gi_n + r gh_n: dgi_n = dan, dr = dan gh_n, dgh_n = dan r
-// z = sigmoid(az):        daz = dz z (1-z) (both projections);  r likewise.
-void gru_cell_backward(const float* dh, const float* hprev, const float* r, const float* z, const float* n,
-                       const float* gh_n, float* dgi, float* dgh, float* dhprev, std::size_t H) {
-#pragma omp simd
-    for (std::size_t j = 0; j < H; ++j) {
-        const float dn = dh[j] * (1.0f - z[j]);
-        const float dz = dh[j] * (hprev[j] - n[j]);
-        const float dan = dn * (1.0f - n[j] * n[j]);
-        const float dr = dan * gh_n[j];
-        const float dar = dr * r[j] * (1.0f - r[j]);
-        const float daz = dz * z[j] * (1.0f - z[j]);
-        dgi[j] = dar;
-        dgi[H + j] = daz;
-        dgi[2 * H + j] = dan;
-        dgh[j] = dar;
-        dgh[H + j] = daz;
-        dgh[2 * H + j] = dan * r[j];
-        dhprev[j] = dh[j] * z[j];
-    }
-}
-
-void lstm_cell(float* a, const float* cprev, float* c, float* tc, float* h, std::size_t H) {
-    std::size_t j = 0;
-    for (; j + W <= H; j += W) {
-        const Batch i = sigmoid(Batch::load_unaligned(a + j));
-        const Batch f = sigmoid(Batch::load_unaligned(a + H + j));
-        const Batch g = xsimd::tanh(Batch::load_unaligned(a + 2 * H + j));
-        const Batch o = sigmoid(Batch::load_unaligned(a + 3 * H + j));
-        const Batch cb = f * Batch::load_unaligned(cprev + j) + i * g;
-        const Batch t = xsimd::tanh(cb);
-        i.store_unaligned(a + j);
-        f.store_unaligned(a + H + j);
-        g.store_unaligned(a + 2 * H + j);
-        o.store_unaligned(a + 3 * H + j);
-        cb.store_unaligned(c + j);
-        t.store_unaligned(tc + j);
-        (o * t).store_unaligned(h + j);
-    }
-    for (; j < H; ++j) {
-        a[j] = sigmoid(a[j]);
-        a[H + j] = sigmoid(a[H + j]);
-        a[2 * H + j] = std::tanh(a[2 * H + j]);
-        a[3 * H + j] = sigmoid(a[3 * H + j]);
-        c[j] = a[H + j] * cprev[j] + a[j] * a[2 * H + j];
-        tc[j] = std::tanh(c[j]);
-        h[j] = a[3 * H + j] * tc[j];
-    }
-}
-
-// h = o tanh(c):   do = dh tc,  dc += dh o (1 - tc^2)
-// c = f cprev + i g:  di = dc g,  dg = dc i,  df = dc cprev,  dcprev = dc f
-// then through each activation: sigmoid' = s (1 - s), tanh' = 1 - t^2.
-void lstm_cell_backward(const float* dh, const float* dc, const float* gates, const float* cprev, const float* tc,
-                        float* da, float* dcprev, std::size_t H) {
-    const float* i = gates;
-    const float* f = gates + H;
-    const float* g = gates + 2 * H;
-    const float* o = gates + 3 * H;
-#pragma omp simd
-    for (std::size_t j = 0; j < H; ++j) {
-        const float dct = dc[j] + dh[j] * o[j] * (1.0f - tc[j] * tc[j]);
-        da[j] = dct * g[j] * i[j] * (1.0f - i[j]);
-        da[H + j] = dct * cprev[j] * f[j] * (1.0f - f[j]);
-        da[2 * H + j] = dct * i[j] * (1.0f - g[j] * g[j]);
-        da[3 * H + j] = dh[j] * tc[j] * o[j] * (1.0f - o[j]);
-        dcprev[j] = dct * f[j];
-    }
-}
-
-}  // namespace tapegrad::autograd::kernels
+}  // namespace tapegrad::kernels

@@ -1,0 +1,47 @@
+// Matrix products on row-major float buffers: OpenBLAS's cblas_sgemm, with large
+// products cut into pieces computed at once on the pool's threads (parallel.hpp).
+// Kept free of xtensor and of <cblas.h>, whose CBLAS_ORDER enum clashes with
+// xtensor-blas's (TOOLCHAIN notes in docs/performance.md).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace tapegrad::kernels {
+
+// C[m, n] = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or X^T.
+// lda/ldb/ldc are the row strides of A, B, C as stored.
+void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+           const float* b, int ldb, float beta, float* c, int ldc);
+
+// The three products of a layer, on contiguous row-major matrices; with
+// `accumulate` the product is added to c instead of overwriting it.
+// c [m, n] = a [m, k] b [k, n]
+void matmul(const float* a, const float* b, float* c, std::size_t m, std::size_t k, std::size_t n,
+            bool accumulate = false);
+// c [m, n] = a [m, k] b^T, b stored as [n, k] (a weight in PyTorch's [out, in] layout)
+void matmul_bt(const float* a, const float* b, float* c, std::size_t m, std::size_t k, std::size_t n,
+               bool accumulate = false);
+// c [m, n] = a^T b [k, n], a stored as [k, m] (a weight gradient: activations^T times gradients)
+void matmul_at(const float* a, const float* b, float* c, std::size_t m, std::size_t k, std::size_t n,
+               bool accumulate = false);
+
+// b = a^T: a is [rows, cols], b becomes [cols, rows] (both contiguous, row-major).
+void transpose(int rows, int cols, const float* a, float* b);
+
+// The same product as OpenBLAS alone computes it, on its own thread pool of
+// num_threads() threads (parallel.hpp): the baseline that bench/micro compares
+// sgemm against. It sets OpenBLAS's global thread count for the call: not for use
+// while other threads compute products.
+void openblas_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                    const float* b, int ldb, float beta, float* c, int ldc);
+
+// The kernel family OpenBLAS uses ("Haswell", "SkylakeX", ...): its own choice at
+// load time, or the one the environment variable OPENBLAS_CORETYPE pins. Pinning
+// an AVX-512 CPU to the AVX2 ("Haswell") kernels halves the speed of the large
+// products here (docs/performance.md).
+std::string core_name();
+// A sentence to print when the kernels in use are slower than this CPU allows ("" otherwise).
+std::string kernel_advice();
+
+}  // namespace tapegrad::kernels

@@ -1,0 +1,29 @@
+// Moving floats around: the blocks of the shape ops (concat, slice, select,
+// stack), rows picked by id (the embedding lookup) and their scatter-add back.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "autograd/kernels/reduce.hpp"
+
+namespace tapegrad::kernels {
+
+// dst[:, dst_off : dst_off + len, :] = src[:, src_off : src_off + len, :] for two
+// arrays split as [outer, n, inner] around the same axis (equal outer and inner).
+void copy_block(const float* src, AxisSplit s, std::size_t src_off, float* dst, AxisSplit d, std::size_t dst_off,
+                std::size_t len);
+
+// out[k] = table[ids[k]] for rows of D floats.
+void gather_rows(const float* table, std::size_t D, const std::int64_t* ids, std::size_t count, float* out);
+
+// dtable [V, D] = the sum of g[k] over every k with ids[k] = v, in row v (zero for
+// ids never seen); ids equal to skip_id add nothing. The pool's threads take
+// ranges of rows, each adding its ids in order, so the result is the serial one.
+void scatter_add_rows(const float* g, std::size_t D, const std::int64_t* ids, std::size_t count, std::int64_t skip_id,
+                      std::size_t V, float* dtable);
+
+// out [rows, cols] = row repeated on every row (a bias under a product).
+void repeat_row(const float* row, std::size_t rows, std::size_t cols, float* out);
+
+}  // namespace tapegrad::kernels

@@ -1,0 +1,31 @@
+// Vectorised loops over contiguous floats (xsimd): the building blocks of the
+// softmax family, the losses and the gradient sums. Plain pointers in, plain
+// numbers out: no xtensor here.
+#pragma once
+
+#include <cstddef>
+
+namespace tapegrad::kernels {
+
+float max(const float* x, std::size_t n);
+// x[i] += b[i] for all i, and returns the max of the result.
+float add_max(const float* b, float* x, std::size_t n);
+float sum(const float* x, std::size_t n);
+// y[i] = exp(x[i] - shift) for all i, and returns the sum of the y[i]. y may be x.
+float exp_shift(const float* x, float shift, float* y, std::size_t n);
+// log(sum_i exp(x[i])) without overflow (max-shifted).
+float logsumexp(const float* x, std::size_t n);
+// Binary cross-entropy with logits, element-wise: l = max(x, 0) - x t + log1p(exp(-|x|)).
+// Writes l into out (if not null) and returns the sum (accumulated in double per block).
+// With d not null, also writes d = sigmoid(x) - t (the gradient of the sum) from the
+// same exp(-|x|): one exp per element for loss and gradient together.
+double bce_with_logits(const float* x, const float* t, float* out, std::size_t n, float* d = nullptr);
+// log1p(e) for e in [0, 1], as bce_with_logits computes it (exposed for its test).
+float log1p_unit(float e);
+
+// y[i] = a * x[i] + y[i]
+void axpy(float a, const float* x, float* y, std::size_t n);
+// x[i] *= a
+void scale(float a, float* x, std::size_t n);
+
+}  // namespace tapegrad::kernels
