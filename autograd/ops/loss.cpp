@@ -188,6 +188,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
         throw Error("binary_cross_entropy_with_logits: logits " + shape_str(x.shape()) + " and targets " +
                     shape_str(t.shape()) + " must have the same shape");
     const float n = static_cast<float>(x.size());
+    if (reduction == Reduction::mean && x.size() == 0)
+        throw Error("binary_cross_entropy_with_logits: the mean of zero elements (shape " + shape_str(x.shape()) + ")");
     if (reduction == Reduction::none) {
         Array y = Array::from_shape(x.shape());
         kernels::bce_with_logits(x.data(), t.data(), y.data(), x.size());

@@ -34,7 +34,19 @@ TEST_CASE("broadcast_to: repeats, and the gradient sums back") {
     Tensor a(array({1, 2, 3}));
     CHECK_ARRAY_EQ(broadcast_to(a, {2, 3}).value(), array({1, 2, 3, 1, 2, 3}, {2, 3}));
     check_gradients([](const Inputs& x) { return broadcast_to(x[0], {4, 2, 3}); }, {random_array({2, 1}, 44)});
-    CHECK_THROWS_WITH_AS(broadcast_to(a, {2, 4}), doctest::Contains("broadcast_to"), Error);
+    CHECK_THROWS_WITH_AS(broadcast_to(a, {2, 4}), "broadcast_to: shapes [3] and [2, 4] cannot be broadcast together (axis 1: 3 vs 4)", Error);
+    CHECK_THROWS_WITH_AS(broadcast_to(a, {3, 1}), "broadcast_to: shape [3] cannot be broadcast to [3, 1]", Error);
+}
+
+TEST_CASE("broadcast_to: an axis given as infer keeps the input's length, as -1 in PyTorch's expand") {
+    Tensor a(random_array({2, 1, 3}, 46));
+    CHECK(broadcast_to(a, {infer, 4, infer}).shape() == Shape{2, 4, 3});
+    CHECK(broadcast_to(a, {5, infer, 4, 3}).shape() == Shape{5, 2, 4, 3});
+    CHECK_ARRAY_EQ(broadcast_to(a, {infer, 4, infer}).value(), broadcast_to(a, {2, 4, 3}).value());
+    check_gradients([](const Inputs& x) { return broadcast_to(x[0], {infer, 4, infer}); }, {random_array({2, 1, 3}, 47)});
+    CHECK_THROWS_WITH_AS(broadcast_to(a, {infer, 2, 4, 3}),
+                         "broadcast_to: axis 0 of [-1, 2, 4, 3] is new, so its length cannot be kept from shape [2, 1, 3]",
+                         Error);
 }
 
 TEST_CASE("squeeze and unsqueeze: add and drop axes of length 1") {

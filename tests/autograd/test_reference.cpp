@@ -1,0 +1,175 @@
+// Every dedicated op (one tape entry with a hand-written rule) against its
+// composed reference (autograd/ops/reference.hpp): values and every gradient, on
+// random shapes and on the edge cases (an empty batch, a single row, length-1
+// sequences, extreme logits).
+#include <functional>
+#include <vector>
+
+#include "tests/support/check.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::autograd;
+using namespace tapegrad::testing;
+
+namespace {
+
+using Op = std::function<Tensor(const Inputs&)>;
+
+struct Run {
+    Array value;
+    std::vector<Array> grads;
+};
+
+// Runs op on fresh leaves holding `in` and sweeps back a fixed random seed.
+Run run(const Op& op, const std::vector<Array>& in) {
+    Inputs leaves;
+    for (const Array& a : in) leaves.emplace_back(a, true);
+    Tensor y = op(leaves);
+    y.backward(random_array(y.shape(), 7, 0.5f, 1.5f));
+    Run r{y.value(), {}};
+    for (const Tensor& t : leaves) r.grads.push_back(t.has_grad() ? t.grad() : zeros(t.shape()));
+    return r;
+}
+
+void check_same(const Op& fast, const Op& reference, const std::vector<Array>& in, double rtol = 1e-5,
+                double atol = 1e-5) {
+    const Run f = run(fast, in), r = run(reference, in);
+    CHECK_CLOSE(f.value, r.value, rtol, atol);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        INFO("gradient of input " << i);
+        CHECK_CLOSE(f.grads[i], r.grads[i], rtol, atol);
+    }
+}
+
+Array scaled(Array a, float k) {
+    a *= k;
+    return a;
+}
+
+Indices targets(std::size_t n, std::size_t classes, std::uint64_t seed) {
+    Indices t = Indices::from_shape({n});
+    const Array u = random_array({n}, seed, 0.0f, 1.0f);
+    for (std::size_t i = 0; i < n; ++i) t(i) = static_cast<std::int64_t>(u(i) * static_cast<float>(classes));
+    if (n > 2) t(1) = default_ignore_index;
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("logsumexp, softmax, log_softmax: the dedicated rules equal their compositions, any axis, extreme values") {
+    for (const Shape& shape : {Shape{3, 5}, Shape{1, 7}, Shape{2, 3, 4}, Shape{0, 4}})
+        for (float scale : {1.0f, 80.0f})  // 80: exp overflows a float unless the maximum is shifted out
+            for (int axis : {0, -1}) {
+                if (shape[0] == 0 && axis == 0) continue;  // an empty axis has no maximum
+                CAPTURE(shape_str(shape));
+                CAPTURE(scale);
+                CAPTURE(axis);
+                const std::vector<Array> in{scaled(random_array(shape, 301), scale)};
+                check_same([=](const Inputs& x) { return logsumexp(x[0], axis); },
+                           [=](const Inputs& x) { return reference::logsumexp(x[0], axis); }, in, 1e-5, 1e-4);
+                check_same([=](const Inputs& x) { return softmax(x[0], axis); },
+                           [=](const Inputs& x) { return reference::softmax(x[0], axis); }, in);
+                check_same([=](const Inputs& x) { return log_softmax(x[0], axis); },
+                           [=](const Inputs& x) { return reference::log_softmax(x[0], axis); }, in, 1e-5, 1e-4);
+            }
+}
+
+TEST_CASE("cross_entropy and linear_cross_entropy: the dedicated rules equal their compositions") {
+    for (std::size_t N : {6, 1, 0})
+        for (float scale : {1.0f, 60.0f})
+            for (auto r : {Reduction::none, Reduction::mean, Reduction::sum}) {
+                CAPTURE(N);
+                CAPTURE(scale);
+                CAPTURE(static_cast<int>(r));
+                const Indices t = targets(N, 9, 302 + N);
+                check_same([=](const Inputs& x) { return cross_entropy(x[0], t, r); },
+                           [=](const Inputs& x) { return reference::cross_entropy(x[0], t, r); },
+                           {scaled(random_array({N, 9}, 303), scale)}, 1e-5, 1e-4);
+                const std::vector<Array> in{scaled(random_array({N, 5}, 304), scale), random_array({9, 5}, 305),
+                                            random_array({9}, 306)};
+                check_same([=](const Inputs& x) { return linear_cross_entropy(x[0], x[1], x[2], t, r); },
+                           [=](const Inputs& x) { return reference::linear_cross_entropy(x[0], x[1], x[2], t, r); }, in,
+                           1e-4, 1e-3);
+                check_same([=](const Inputs& x) { return linear_cross_entropy(x[0], x[1], Tensor(), t, r); },
+                           [=](const Inputs& x) { return reference::linear_cross_entropy(x[0], x[1], Tensor(), t, r); },
+                           {in[0], in[1]}, 1e-4, 1e-3);
+            }
+}
+
+TEST_CASE("binary_cross_entropy_with_logits: the dedicated rule equals its composition, extreme logits included") {
+    for (const Shape& shape : {Shape{4, 6}, Shape{1, 1}, Shape{3}})
+        for (float scale : {1.0f, 50.0f})
+            for (auto r : {Reduction::none, Reduction::mean, Reduction::sum}) {
+                CAPTURE(shape_str(shape));
+                CAPTURE(scale);
+                const std::vector<Array> in{scaled(random_array(shape, 307), scale), random_array(shape, 308, 0.0f, 1.0f)};
+                check_same([=](const Inputs& x) { return binary_cross_entropy_with_logits(x[0], x[1], r); },
+                           [=](const Inputs& x) { return reference::binary_cross_entropy_with_logits(x[0], x[1], r); }, in,
+                           1e-5, 1e-4);
+            }
+    // An empty batch: a sum of nothing is 0; a mean of nothing is refused, as mean() refuses it.
+    const std::vector<Array> empty{zeros({0, 3}), zeros({0, 3})};
+    check_same([](const Inputs& x) { return binary_cross_entropy_with_logits(x[0], x[1], Reduction::sum); },
+               [](const Inputs& x) { return reference::binary_cross_entropy_with_logits(x[0], x[1], Reduction::sum); },
+               empty);
+    CHECK_THROWS_WITH_AS(binary_cross_entropy_with_logits(Tensor(empty[0]), Tensor(empty[1])),
+                         "binary_cross_entropy_with_logits: the mean of zero elements (shape [0, 3])", Error);
+}
+
+TEST_CASE("gru_layer and lstm_layer: the fused layers equal the cells run step by step") {
+    struct Case {
+        std::size_t B, T;
+        std::vector<std::size_t> lengths;
+    };
+    const std::vector<Case> cases{{4, 5, {5, 2, 1, 4}}, {1, 1, {}}, {3, 3, {1, 1, 1}}, {2, 4, {}}, {0, 3, {}}};
+    const std::size_t I = 3, H = 4;
+    for (const Case& c : cases)
+        for (bool reverse : {false, true}) {
+            CAPTURE(c.B);
+            CAPTURE(c.T);
+            CAPTURE(reverse);
+            const std::vector<Array> gru_in{random_array({c.B, c.T, I}, 310), random_array({c.B, H}, 311),
+                                            random_array({3 * H, I}, 312), random_array({3 * H, H}, 313),
+                                            random_array({3 * H}, 314), random_array({3 * H}, 315)};
+            check_same(
+                [&](const Inputs& x) { return gru_layer(x[0], x[1], x[2], x[3], x[4], x[5], c.lengths, reverse); },
+                [&](const Inputs& x) {
+                    return reference::gru_layer(x[0], x[1], x[2], x[3], x[4], x[5], c.lengths, reverse);
+                },
+                gru_in);
+            const std::vector<Array> lstm_in{random_array({c.B, c.T, I}, 320), random_array({c.B, H}, 321),
+                                             random_array({c.B, H}, 322), random_array({4 * H, I}, 323),
+                                             random_array({4 * H, H}, 324), random_array({4 * H}, 325),
+                                             random_array({4 * H}, 326)};
+            check_same(
+                [&](const Inputs& x) {
+                    return lstm_layer(x[0], x[1], x[2], x[3], x[4], x[5], x[6], c.lengths, reverse);
+                },
+                [&](const Inputs& x) {
+                    return reference::lstm_layer(x[0], x[1], x[2], x[3], x[4], x[5], x[6], c.lengths, reverse);
+                },
+                lstm_in);
+        }
+}
+
+TEST_CASE("tape: a rule that returns a gradient of the wrong shape is an internal error naming the op") {
+    Tensor x(random_array({2, 3}, 330), true);
+    Tensor y = record("broken_op", x.value() * 2.0f, {x}, [](Step&) -> Grads { return {zeros({4})}; });
+    CHECK_THROWS_WITH_AS(sum(y).backward(),
+                         "internal error: the backward rule of 'broken_op' returned a gradient of shape [4] for an "
+                         "input of shape [2, 3]",
+                         Error);
+}
+
+TEST_CASE("linear_cross_entropy: an input switched to requires_grad after the forward pass still gets its gradient") {
+    const Array x = random_array({4, 3}, 331), w = random_array({5, 3}, 332);
+    const Indices t = {0, 4, 2, 2};
+    Tensor xa(x, true), wa(w);  // the weight needs no gradient when the loss is computed ...
+    Tensor loss = linear_cross_entropy(xa, wa, Tensor(), t);
+    wa.set_requires_grad(true);  // ... but does by the time backward() runs
+    loss.backward();
+    Tensor xb(x, true), wb(w, true);
+    reference::linear_cross_entropy(xb, wb, Tensor(), t).backward();
+    CHECK_CLOSE(wa.grad(), wb.grad(), 1e-5, 1e-6);
+    CHECK_CLOSE(xa.grad(), xb.grad(), 1e-5, 1e-6);
+}
