@@ -53,8 +53,7 @@ float Generator::normal() {
 
 void Generator::normal(float* out, std::size_t n) {
     // The same draws in the same order as n calls of normal(), with the transform
-    // done for a block of pairs at once (vectorised log, sqrt, sin and cos): randn of
-    // 128 x 20 took 37 us one pair at a time.
+    // done for a block of pairs at once (vectorised log, sqrt, sin and cos).
     using Batch = xsimd::batch<double>;
     constexpr std::size_t lanes = Batch::size, block = 8 * lanes;  // pairs per block
     std::size_t i = 0;

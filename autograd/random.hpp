@@ -19,7 +19,7 @@ public:
     std::uint64_t next_u64() { return engine_(); }
     float uniform();  // [0, 1), 24 random bits
     float normal();   // N(0, 1), Box-Muller (our own, so results do not depend on the C++ library)
-    // n normals: the same stream as n calls of normal(), four times faster. Its log,
+    // n normals: the same stream as n calls of normal(), vectorised. Its log,
     // sin and cos are xsimd's, in double: of 10^6 draws none differed from normal()'s
     // as floats, but another CPU's xsimd may round a last bit differently.
     void normal(float* out, std::size_t n);
@@ -63,8 +63,8 @@ Array bernoulli(const Shape& shape, float p);
 // masks. One draw of the shared engine is the key of a SplitMix64 sequence; output
 // j of it, computed from j directly, gives out[2j] its low 32 bits and out[2j + 1]
 // its high 32 bits. So the pool's threads fill pieces of `out` at once, and the
-// result is the same for any number of threads (several times faster than drawing
-// the engine in order: docs/performance.md).
+// result is the same for any number of threads (faster than drawing the engine in
+// order: docs/performance.md).
 void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_false);
 // A random permutation of 0..n-1 (Fisher-Yates).
 std::vector<std::size_t> randperm(std::size_t n);

@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     app.add_option("--data", data_dir, "PTB folder (text) or Fashion-MNIST folder (image)");
     app.add_option("--steps", steps, "steps in all")->capture_default_str();
     app.add_option("--warmup", warmup, "steps excluded from the statistics")->capture_default_str();
-    app.add_option("--threads", threads, "OpenBLAS threads")->capture_default_str();
+    app.add_option("--threads", threads, "threads of tapegrad's pool (products and the passes between them)")->capture_default_str();
     app.add_option("--seed", seed, "seed")->capture_default_str();
     app.add_option("--json", json_path, "also write the record to this file");
     app.add_flag("--profile", profile, "print where a step's time goes, per op");

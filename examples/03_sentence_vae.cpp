@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     app.add_option("--kl-x0", kl.x0, "logistic annealing midpoint (steps)")->capture_default_str();
     app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
     app.add_option("--seed", seed, "seed")->capture_default_str();
-    app.add_option("--threads", threads, "OpenBLAS threads")->capture_default_str();
+    app.add_option("--threads", threads, "threads of tapegrad's pool (products and the passes between them)")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     autograd::set_num_threads(threads);
     autograd::manual_seed(seed);

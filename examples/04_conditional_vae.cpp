@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     app.add_option("--hidden", config.hidden, "hidden units")->capture_default_str();
     app.add_option("--lr", opt.lr, "Adam learning rate")->capture_default_str();
     app.add_option("--seed", opt.seed, "seed")->capture_default_str();
-    app.add_option("--threads", threads, "OpenBLAS threads")->capture_default_str();
+    app.add_option("--threads", threads, "threads of tapegrad's pool (products and the passes between them)")->capture_default_str();
     app.add_option("--out", out, "PNG of samples, one row per class")->capture_default_str();
     app.add_flag("--resume", opt.resume, "continue the run in --run");
     CLI11_PARSE(app, argc, argv);

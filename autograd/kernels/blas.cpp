@@ -24,12 +24,9 @@ void pin_openblas_to_one_thread() {
     (void)pinned;
 }
 
-// Below this many multiply-adds (m n k) a product runs on one thread. Measured
-// here with OpenBLAS 0.3.21 on 2 cores (median of 15 x 200 calls, SkylakeX kernels,
-// Haswell in brackets): 128x20x20 takes 1.3 us on one thread and 1.4 split in two
-// (1.6 / 2.2), 128x40x20 1.7 / 1.9; from about 0.2 M on the split wins: 1x768x256
-// 6.1 / 4.0 us (52 / 27), 8x768x256 50 / 12 (a half fits OpenBLAS's unpacked
-// small-matrix kernel), 128x20x400 27 / 10, 32x768x256 110 / 66 (144 / 80).
+// Below this many multiply-adds (m n k) a product runs on one thread: smaller ones
+// cost more to split than they gain (the measurements: docs/performance.md,
+// "Numbers behind the code").
 constexpr double one_thread_below = 0.15e6;
 
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,

@@ -2,9 +2,9 @@
 // cache of freed small blocks.
 //
 // Why: a recorded op on a small tensor allocates its output, and its backward rule
-// one or two gradients. Through glibc's aligned allocation (posix_memalign), about
-// 40% of the time of a chain of small ops went to allocating and freeing them
-// (docs/performance.md, "What made it fast"). Training steps allocate the same
+// one or two gradients. Through glibc's aligned allocation (posix_memalign), a
+// large share of the time of a chain of small ops went to allocating and freeing
+// them (docs/performance.md, "What made it fast"). Training steps allocate the same
 // sizes again and again, so a freed block of up to `cached_block_limit` bytes goes
 // on its thread's list for its size class (multiples of 64 bytes), and the next
 // request of that class takes it back in a few instructions. Larger blocks go

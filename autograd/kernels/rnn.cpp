@@ -202,12 +202,12 @@ void weight_grads(const Packing& p, RnnSizes n, std::size_t G, const float* x, c
 // ---------------------------------------------------------------- GRU
 
 GruLayer::GruLayer(const std::vector<std::size_t>& lengths, std::size_t T, bool reverse, RnnSizes sizes)
-    : pack_(lengths, T, reverse), n_(sizes) {}
+    : pack_(lengths, T, reverse), sizes_(sizes) {}
 
 void GruLayer::forward(const float* x, const float* h0, const float* w_ih, const float* w_hh, const float* b_ih,
                        const float* b_hh, float* out) {
     const Packing& p = pack_;
-    const std::size_t N = p.rows, B = p.B, I = n_.input, H = n_.hidden, G = 3 * H;
+    const std::size_t N = p.rows, B = p.B, I = sizes_.input, H = sizes_.hidden, G = 3 * H;
 
     // Input projections of every step at once: Gi = X W_ih^T + b_ih   [N, 3H]
     x_ = Buffer(N * I);
@@ -242,7 +242,7 @@ void GruLayer::forward(const float* x, const float* h0, const float* w_ih, const
 
 void GruLayer::backward(const float* dout, const float* w_ih, const float* w_hh, const RnnGrads& d) const {
     const Packing& p = pack_;
-    const std::size_t N = p.rows, B = p.B, H = n_.hidden, G = 3 * H;
+    const std::size_t N = p.rows, B = p.B, H = sizes_.hidden, G = 3 * H;
     Buffer dhp(N * H);
     p.pack(dout, dhp.data(), H);
     Buffer dgi(N * G), dgh(N * G);
@@ -264,18 +264,18 @@ void GruLayer::backward(const float* dout, const float* w_ih, const float* w_hh,
         matmul(dgh.data() + o * G, w_hh, carry.data(), n, G, H, /*accumulate=*/true);
     }
     if (d.h0) p.unsort_rows(carry.data(), d.h0, H);  // every sequence has length >= 1: carry is d h0 for all rows
-    weight_grads(p, n_, G, x_.data(), hprev_.data(), dgi.data(), dgh.data(), w_ih, d);
+    weight_grads(p, sizes_, G, x_.data(), hprev_.data(), dgi.data(), dgh.data(), w_ih, d);
 }
 
 // ---------------------------------------------------------------- LSTM
 
 LstmLayer::LstmLayer(const std::vector<std::size_t>& lengths, std::size_t T, bool reverse, RnnSizes sizes)
-    : pack_(lengths, T, reverse), n_(sizes) {}
+    : pack_(lengths, T, reverse), sizes_(sizes) {}
 
 void LstmLayer::forward(const float* x, const float* h0, const float* c0, const float* w_ih, const float* w_hh,
                         const float* b_ih, const float* b_hh, float* out) {
     const Packing& p = pack_;
-    const std::size_t N = p.rows, B = p.B, I = n_.input, H = n_.hidden, G = 4 * H;
+    const std::size_t N = p.rows, B = p.B, I = sizes_.input, H = sizes_.hidden, G = 4 * H;
 
     // All projections summed: A = X W_ih^T + b_ih + b_hh, then + h W_hh^T per step.
     x_ = Buffer(N * I);
@@ -314,7 +314,7 @@ void LstmLayer::forward(const float* x, const float* h0, const float* c0, const 
 
 void LstmLayer::backward(const float* dout, const float* w_ih, const float* w_hh, const RnnGrads& d) const {
     const Packing& p = pack_;
-    const std::size_t N = p.rows, B = p.B, H = n_.hidden, G = 4 * H;
+    const std::size_t N = p.rows, B = p.B, H = sizes_.hidden, G = 4 * H;
     Buffer dhp(N * H), dcp(N * H);  // dout's halves, packed
     for (std::size_t st = 0; st < p.steps(); ++st)
         for (std::size_t r = 0; r < p.batch[st]; ++r) {
@@ -346,7 +346,7 @@ void LstmLayer::backward(const float* dout, const float* w_ih, const float* w_hh
     if (d.h0) p.unsort_rows(carry_h.data(), d.h0, H);
     if (d.c0) p.unsort_rows(carry_c.data(), d.c0, H);
     // The input and hidden projections share the summed pre-activations: dGi = dGh = da.
-    weight_grads(p, n_, G, x_.data(), hprev_.data(), da.data(), da.data(), w_ih, d);
+    weight_grads(p, sizes_, G, x_.data(), hprev_.data(), da.data(), da.data(), w_ih, d);
 }
 
 }  // namespace tapegrad::kernels

@@ -93,7 +93,7 @@ public:
 
 private:
     Packing pack_;
-    RnnSizes n_;
+    RnnSizes sizes_;
     Buffer x_;      // [rows, I] packed inputs
     Buffer hprev_;  // [rows, H] the state each packed row started from
     Buffer gates_;  // [rows, 4H]: r, z, n and gh_n of each row
@@ -111,7 +111,7 @@ public:
 
 private:
     Packing pack_;
-    RnnSizes n_;
+    RnnSizes sizes_;
     Buffer x_;      // [rows, I] packed inputs
     Buffer hprev_;  // [rows, H]
     Buffer cprev_;  // [rows, H]

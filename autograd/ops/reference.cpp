@@ -86,8 +86,8 @@ LstmStep lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tens
 
 Tensor gru_layer(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
                  const Tensor& b_hh, const std::vector<std::size_t>& lengths, bool reverse) {
-    return run_steps(x, lengths, reverse, h0, [&](const Tensor& xt, Tensor& h, const Tensor& m) {
-        const Tensor next = reference::gru_cell(xt, h, w_ih, w_hh, b_ih, b_hh);
+    return run_steps(x, lengths, reverse, h0, [&](const Tensor& x_t, Tensor& h, const Tensor& m) {
+        const Tensor next = reference::gru_cell(x_t, h, w_ih, w_hh, b_ih, b_hh);
         h = m * next + (1.0f - m) * h;
         return next * m;
     });
@@ -95,8 +95,8 @@ Tensor gru_layer(const Tensor& x, const Tensor& h0, const Tensor& w_ih, const Te
 
 Tensor lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& w_ih, const Tensor& w_hh,
                   const Tensor& b_ih, const Tensor& b_hh, const std::vector<std::size_t>& lengths, bool reverse) {
-    return run_steps(x, lengths, reverse, LstmStep{h0, c0}, [&](const Tensor& xt, LstmStep& s, const Tensor& m) {
-        const LstmStep next = reference::lstm_cell(xt, s.h, s.c, w_ih, w_hh, b_ih, b_hh);
+    return run_steps(x, lengths, reverse, LstmStep{h0, c0}, [&](const Tensor& x_t, LstmStep& s, const Tensor& m) {
+        const LstmStep next = reference::lstm_cell(x_t, s.h, s.c, w_ih, w_hh, b_ih, b_hh);
         s = {m * next.h + (1.0f - m) * s.h, m * next.c + (1.0f - m) * s.c};
         return concat({next.h * m, next.c * m}, 1);  // [B, 2H]: h and c side by side, as lstm_layer
     });

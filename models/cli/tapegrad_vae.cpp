@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     CLI::App app{"tapegrad-vae: train, evaluate and sample the sentence VAE (PTB) and the image VAE ((Fashion-)MNIST)"};
     app.require_subcommand(1);
     int threads = 0;
-    app.add_option("--threads", threads, "OpenBLAS threads (0: one per core)");
+    app.add_option("--threads", threads, "threads of tapegrad's pool, which computes products and the passes between them (0: one per core)");
 
     // ---- train ----
     auto* train_cmd = app.add_subcommand("train", "train a VAE (checkpoint every epoch and on Ctrl-C)");
