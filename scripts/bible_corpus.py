@@ -22,7 +22,7 @@ Steps:
     never before closing punctuation; dashes (— –) get no space either side. Text after a
     chapter's end milestone (the WEB glossary after Revelation 22:21) belongs to no verse. Canonical psalm titles ("A Psalm by
     David.") are kept: the Reina-Valera prints them as plain text inside verse 1, so
-    dropping them on one side only would misalign verse 1 of 116 psalms.
+    dropping them on one side only would misalign verse 1 of 118 psalms.
  3. Reina-Valera typography: the first word(s) of each chapter are in capitals (a drop cap:
     "EN el principio", "Y JEHOVÁ dijo"); they are re-cased (recase_drop_caps). The
     subscriptions appended to the last verse of Paul's letters and Hebrews after the final
@@ -149,7 +149,7 @@ def join_boundaries(text):
         # Two elements touching: a space only between word ends and word starts.
         return " " if (left.isalnum() or left in CLOSING) and (right.isalnum() or right in OPENING) else ""
     text = re.sub(r"[\s\x01]*\x01[\s\x01]*", resolve, text)
-    # Dashes are unspaced in the WEB ("the ground—man") but for 36 stray spaces, mostly
+    # Dashes are unspaced in the WEB ("the ground—man") but for 33 stray spaces, mostly
     # at a poetry line end ("work— neither"): one convention, which the detokeniser follows.
     text = re.sub(r"\s*([—–])\s*", r"\1", text)
     return re.sub(r"\s+", " ", text).strip()
