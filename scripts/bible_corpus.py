@@ -290,6 +290,8 @@ def aligned_keys(en, es):
     for book in CANON:
         en_keys = sorted(k for k in en if k[0] == book and en[k])
         es_keys = sorted(k for k in es if k[0] == book and es[k])
+        if not en_keys and not es_keys:
+            continue
         if not en_keys or not es_keys:
             raise CorpusError(f"{book}: no verses in the {'English' if not en_keys else 'Spanish'} text")
         beads = align([len(en[k]) for k in en_keys], [len(es[k]) for k in es_keys], c, s2)
