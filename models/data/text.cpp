@@ -7,25 +7,11 @@
 #include <sstream>
 
 #include "autograd/random.hpp"
+#include "models/data/utf8.hpp"
 
 namespace tapegrad::models::data {
 
 namespace {
-
-// Length of the UTF-8 sequence starting at s[i], or 0 if it is not valid UTF-8.
-std::size_t utf8_length(const std::string& s, std::size_t i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n;
-    if (c < 0x80) return 1;
-    if ((c & 0xe0) == 0xc0 && c >= 0xc2) n = 2;
-    else if ((c & 0xf0) == 0xe0) n = 3;
-    else if ((c & 0xf8) == 0xf0 && c <= 0xf4) n = 4;
-    else return 0;
-    if (i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k)
-        if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
-    return n;
-}
 
 std::string hex(unsigned char c) {
     const char* d = "0123456789abcdef";
@@ -34,10 +20,10 @@ std::string hex(unsigned char c) {
 
 }  // namespace
 
-std::vector<Tokens> read_sentences(const std::string& path, const ReadOptions& o) {
+std::vector<std::string> read_lines(const std::string& path, const ReadOptions& o) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-    std::vector<Tokens> out;
+    std::vector<std::string> out;
     std::string line;
     std::size_t number = 0;
     while (std::getline(in, line)) {
@@ -55,6 +41,16 @@ std::vector<Tokens> read_sentences(const std::string& path, const ReadOptions& o
             i += n;
         }
         if (!line.empty() && line.back() == '\r') line.pop_back();
+        out.push_back(std::move(line));
+    }
+    if (in.bad()) throw Error(path + ": read error after line " + std::to_string(number) + ": " + std::strerror(errno));
+    if (number == 0) throw Error(path + ": the file is empty");
+    return out;
+}
+
+std::vector<Tokens> read_sentences(const std::string& path, const ReadOptions& o) {
+    std::vector<Tokens> out;
+    for (std::string& line : read_lines(path, o)) {
         if (o.lower_case)
             for (char& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         std::istringstream words(line);
@@ -62,8 +58,6 @@ std::vector<Tokens> read_sentences(const std::string& path, const ReadOptions& o
         for (std::string w; words >> w;) t.push_back(std::move(w));
         out.push_back(std::move(t));
     }
-    if (in.bad()) throw Error(path + ": read error after line " + std::to_string(number) + ": " + std::strerror(errno));
-    if (number == 0) throw Error(path + ": the file is empty");
     return out;
 }
 

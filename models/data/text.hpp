@@ -25,6 +25,10 @@ struct ReadOptions {
 // NUL byte, a line longer than max_line_bytes.
 std::vector<Tokens> read_sentences(const std::string& path, const ReadOptions& options = {});
 
+// Every line of a text file as it is, without its line end ("\n" or "\r\n"); the same
+// checks and errors as read_sentences (lower_case is ignored).
+std::vector<std::string> read_lines(const std::string& path, const ReadOptions& options = {});
+
 // Words <-> ids. Ids 0..3 are <pad>, <unk>, <sos>, <eos>; then the training words
 // in order of first occurrence.
 class Vocabulary {

@@ -1,0 +1,46 @@
+// tapegrad-bleu: corpus BLEU and chrF of a translation against its reference, both
+// files one sentence per line, detokenised (as sacreBLEU expects):
+//   build/tapegrad-bleu data/bible-en-es/test.es hypotheses.es
+// prints sacreBLEU-style signatures and scores (models/eval/bleu.hpp, chrf.hpp):
+//   BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|impl:tapegrad = 26.62 58.1/32.1/20.0/12.7 (BP = ...)
+//   chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|impl:tapegrad = 55.12
+// --detok first re-spaces each hypothesis with the project's detokeniser,
+// detokenize(tokenize(line)) (models/data/parallel.hpp): the spacing a model's output
+// gets, for systems such as Apertium that leave "“ Dios" or "personas ,".
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "autograd/array.hpp"
+#include "models/data/parallel.hpp"
+#include "models/data/text.hpp"
+#include "models/eval/bleu.hpp"
+#include "models/eval/chrf.hpp"
+
+using namespace tapegrad;
+
+int main(int argc, char** argv) {
+    CLI::App app{"Corpus BLEU and chrF (sacreBLEU 2.x defaults) of HYP_FILE against REF_FILE, one sentence a line"};
+    std::string ref_path, hyp_path;
+    app.add_option("REF_FILE", ref_path, "the references, detokenised")->required();
+    app.add_option("HYP_FILE", hyp_path, "the translations, detokenised, line i translating the source of line i")
+        ->required();
+    bool detok = false;
+    app.add_flag("--detok", detok, "re-space each translation with detokenize(tokenize(line)) before scoring");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        const auto refs = models::data::read_lines(ref_path);
+        auto hyps = models::data::read_lines(hyp_path);
+        if (detok)
+            for (auto& h : hyps) h = models::data::detokenize(models::data::tokenize(h));
+        if (refs.size() != hyps.size())
+            throw Error(ref_path + " has " + std::to_string(refs.size()) + " lines but " + hyp_path + " has " +
+                        std::to_string(hyps.size()) + ": one translation per reference line is needed");
+        std::cout << models::eval::corpus_bleu(hyps, refs).format() << "\n"
+                  << models::eval::corpus_chrf(hyps, refs).format() << "\n";
+    } catch (const Error& e) {
+        std::cerr << "tapegrad-bleu: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
