@@ -4,10 +4,12 @@
 
 #include "autograd/array.hpp"
 #include "autograd/kernels/parallel.hpp"
+#include "autograd/ops/attention.hpp"
 #include "autograd/ops/elementwise.hpp"
 #include "autograd/ops/index.hpp"
 #include "autograd/ops/linalg.hpp"
 #include "autograd/ops/loss.hpp"
+#include "autograd/ops/norm.hpp"
 #include "autograd/ops/recurrent.hpp"
 #include "autograd/ops/reduce.hpp"
 #include "autograd/ops/reference.hpp"

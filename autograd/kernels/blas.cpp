@@ -3,7 +3,9 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 #include "autograd/kernels/parallel.hpp"
 
@@ -82,6 +84,32 @@ void matmul_bt(const float* a, const float* b, float* c, std::size_t m, std::siz
 void matmul_at(const float* a, const float* b, float* c, std::size_t m, std::size_t k, std::size_t n, bool accumulate) {
     sgemm(true, false, to_int(m), to_int(n), to_int(k), 1.0f, a, to_int(m), b, to_int(n), accumulate ? 1.0f : 0.0f, c,
           to_int(n));
+}
+
+void batched_matmul(const float* a, std::span<const std::size_t> ia, const float* b, std::span<const std::size_t> ib,
+                    float* c, std::span<const std::size_t> ic, std::size_t c_count, const BatchedProducts& d) {
+    const std::size_t a_size = d.m * d.k, b_size = d.k * d.n, c_size = d.m * d.n;
+    // The products of each c matrix, in order.
+    std::vector<std::vector<std::size_t>> into(c_count);
+    for (std::size_t i = 0; i < ic.size(); ++i) into[ic[i]].push_back(i);
+    const int m = to_int(d.m), n = to_int(d.n), k = to_int(d.k);
+    const int lda = d.trans_a ? m : k, ldb = d.trans_b ? k : n;
+    auto products_into = [&](std::size_t from, std::size_t to) {
+        for (std::size_t j = from; j < to; ++j) {
+            float* cj = c + j * c_size;
+            if (into[j].empty()) std::fill(cj, cj + c_size, 0.0f);
+            bool first = true;
+            for (std::size_t i : into[j]) {
+                sgemm(d.trans_a, d.trans_b, m, n, k, 1.0f, a + ia[i] * a_size, lda, b + ib[i] * b_size, ldb,
+                      first ? 0.0f : 1.0f, cj, n);
+                first = false;
+            }
+        }
+    };
+    if (c_count == 1)
+        products_into(0, 1);  // one c matrix: each product is split over the pool as any product is
+    else
+        parallel_for(c_count, 1, [&](std::size_t from, std::size_t to, std::size_t) { products_into(from, to); }, 1);
 }
 
 void transpose(int rows, int cols, const float* a, float* b) {

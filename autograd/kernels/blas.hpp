@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 
 namespace tapegrad::kernels {
@@ -25,6 +26,21 @@ void matmul_bt(const float* a, const float* b, float* c, std::size_t m, std::siz
 // c [m, n] = a^T b [k, n], a stored as [k, m] (a weight gradient: activations^T times gradients)
 void matmul_at(const float* a, const float* b, float* c, std::size_t m, std::size_t k, std::size_t n,
                bool accumulate = false);
+
+// A batch of products: product i is a[ia[i]] b[ib[i]], with a's matrices [m, k]
+// (stored [k, m] and read transposed when trans_a), b's [k, n] (stored [n, k] when
+// trans_b), all contiguous and numbered by their offset; product i goes to
+// c[ic[i]] ([m, n]), and products with the same ic are summed in the order of i.
+// c's matrices that no product reaches are zeroed; there are c_count of them.
+// Used by batched matmul and its gradients, where a broadcast operand's gradient
+// sums the products of every batch it was broadcast to. The pool's threads take
+// the c matrices in pieces (a single one: the products split as any product).
+struct BatchedProducts {
+    std::size_t m = 0, k = 0, n = 0;
+    bool trans_a = false, trans_b = false;
+};
+void batched_matmul(const float* a, std::span<const std::size_t> ia, const float* b, std::span<const std::size_t> ib,
+                    float* c, std::span<const std::size_t> ic, std::size_t c_count, const BatchedProducts& dims);
 
 // b = a^T: a is [rows, cols], b becomes [cols, rows] (both contiguous, row-major).
 void transpose(int rows, int cols, const float* a, float* b);

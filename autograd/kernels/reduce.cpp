@@ -2,6 +2,7 @@
 #include "autograd/kernels/reduce.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "autograd/kernels/memory.hpp"
@@ -95,7 +96,12 @@ void logsumexp_axis(const float* x, AxisSplit s, float* y) {
 
 void softmax_axis(const float* x, AxisSplit s, float* y) {
     for_lanes(x, y, s, [](const float* l, float* o, std::size_t n) {
-        const float total = exp_shift(l, max(l, n), o, n);
+        const float m = max(l, n);
+        if (m == -std::numeric_limits<float>::infinity()) {  // every entry masked out: no mass anywhere
+            std::fill(o, o + n, 0.0f);
+            return;
+        }
+        const float total = exp_shift(l, m, o, n);
         scale(1.0f / total, o, n);
     });
 }
@@ -111,6 +117,10 @@ void softmax_axis_backward(const float* g, const float* y, AxisSplit s, float* d
 void log_softmax_axis(const float* x, AxisSplit s, float* y) {
     for_lanes(x, y, s, [](const float* l, float* o, std::size_t n) {
         const float lse = logsumexp(l, n);
+        if (lse == -std::numeric_limits<float>::infinity()) {  // every entry masked out
+            std::fill(o, o + n, lse);
+            return;
+        }
         for (std::size_t k = 0; k < n; ++k) o[k] = l[k] - lse;
     });
 }

@@ -27,11 +27,13 @@ void max_axis_backward(const float* g, const std::uint32_t* arg, AxisSplit s, fl
 // y [outer, inner] = log sum exp over the axis, shifted by the lane's maximum.
 void logsumexp_axis(const float* x, AxisSplit s, float* y);
 
-// y = softmax(x) along the axis; its backward d = y (g - sum(g y)).
+// y = softmax(x) along the axis (y may be x); its backward d = y (g - sum(g y)).
+// A lane whose every entry is -inf (masked out) gets y = 0.
 void softmax_axis(const float* x, AxisSplit s, float* y);
 void softmax_axis_backward(const float* g, const float* y, AxisSplit s, float* d);
 
-// y = x - logsumexp(x) along the axis; its backward d = g - exp(y) sum(g).
+// y = x - logsumexp(x) along the axis (y may be x); its backward d = g - exp(y) sum(g).
+// A lane whose every entry is -inf gets y = -inf.
 void log_softmax_axis(const float* x, AxisSplit s, float* y);
 void log_softmax_axis_backward(const float* g, const float* y, AxisSplit s, float* d);
 

@@ -24,6 +24,10 @@ Tensor relu(const Tensor& a);
 Tensor softplus(const Tensor& a);     // log(1 + e^a), computed without overflow
 Tensor log_sigmoid(const Tensor& a);  // log(sigmoid(a)) = -softplus(-a)
 Tensor clamp(const Tensor& a, float lo, float hi);
+// GELU (Hendrycks & Gimpel 2016), x Phi(x) with Phi the standard normal CDF: exact
+// (erf), or PyTorch's approximate="tanh" form.
+enum class Gelu { exact, tanh };
+Tensor gelu(const Tensor& a, Gelu form = Gelu::exact);
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);

@@ -5,34 +5,91 @@
 #include "autograd/kernels/blas.hpp"
 #include "autograd/kernels/copy.hpp"
 #include "autograd/kernels/reduce.hpp"
-#include "autograd/tape.hpp"
+#include "autograd/ops/detail.hpp"
 
 namespace tapegrad::autograd {
 
-// y = a b            da = g b^T          db = a^T g
-// (a batched [B, M, K] is the same product on its [B*M, K] rows.)
-Tensor matmul(const Tensor& a, const Tensor& b) {
-    const Array& A = a.value();
-    const Array& B = b.value();
-    const bool shapes_ok = (A.dimension() == 2 || A.dimension() == 3) && B.dimension() == 2 &&
-                           A.shape()[A.dimension() - 1] == B.shape()[0];
-    if (!shapes_ok)
-        throw Error("matmul: shapes " + shape_str(A.shape()) + " and " + shape_str(B.shape()) +
-                    " do not fit ([M, K] or [B, M, K] times [K, N])");
-    const std::size_t K = B.shape()[0], N = B.shape()[1], M = A.size() / K;
-    Shape out = shape_of(A);
-    out.back() = N;
-    Array y = Array::from_shape(out);
-    kernels::matmul(A.data(), B.data(), y.data(), M, K, N);
-    return record("matmul", std::move(y), {a, b}, [M, N, K](Step& s) -> Grads {
-        Grads g(s);
-        if (s.needs_grad(0)) {
-            g[0] = Array::from_shape(s.input(0).shape());
-            kernels::matmul_bt(s.grad.data(), s.input(1).data(), g[0]->data(), M, N, K);
+namespace {
+
+// For every batch of the broadcast shape `out` (numbered row-major), the batch of
+// `in` it reads (numpy broadcasting: `in` aligned to the right, axes of length 1
+// repeated).
+std::vector<std::size_t> batch_of(const Shape& in, const Shape& out) {
+    std::size_t count = 1;
+    for (auto d : out) count *= d;
+    std::vector<std::size_t> index(count);
+    const std::size_t lead = out.size() - in.size();
+    for (std::size_t i = 0; i < count; ++i) {
+        std::size_t rest = i, at = 0, stride = 1;
+        for (std::size_t ax = out.size(); ax-- > 0;) {
+            const std::size_t coordinate = rest % out[ax];
+            rest /= out[ax];
+            if (ax >= lead) {
+                const std::size_t d = in[ax - lead];
+                at += (d == 1 ? 0 : coordinate) * stride;
+                stride *= d;
+            }
         }
-        if (s.needs_grad(1)) {
-            g[1] = Array::from_shape({K, N});
-            kernels::matmul_at(s.input(0).data(), s.grad.data(), g[1]->data(), K, M, N);
+        index[i] = at;
+    }
+    return index;
+}
+
+std::vector<std::size_t> identity(std::size_t n) {
+    std::vector<std::size_t> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = i;
+    return v;
+}
+
+}  // namespace
+
+// y = a b            da = g b^T          db = a^T g
+// (each over the last two axes; the axes before them are batches, broadcast as in
+// numpy's matmul, and a broadcast operand's gradient sums over its copies)
+Tensor matmul(const Tensor& a, const Tensor& b) {
+    const Shape as = a.shape(), bs = b.shape();
+    if (as.size() < 2 || bs.size() < 2 || as.back() != bs[bs.size() - 2])
+        throw Error("matmul: shapes " + shape_str(as) + " and " + shape_str(bs) +
+                    " do not fit ([..., M, K] times [..., K, N])");
+    const std::size_t M = as[as.size() - 2], K = as.back(), N = bs.back();
+    if (bs.size() == 2) {  // one product on a's rows, whatever a's batch axes
+        const std::size_t rows = a.size() / K;
+        Shape out = as;
+        out.back() = N;
+        Array y = Array::from_shape(out);
+        kernels::matmul(a.value().data(), b.value().data(), y.data(), rows, K, N);
+        return record("matmul", std::move(y), {a, b}, [rows, N, K](Step& s) -> Grads {
+            Grads g(s);
+            if (s.needs_grad(0)) {
+                g[0] = Array::from_shape(s.input(0).shape());
+                kernels::matmul_bt(s.grad.data(), s.input(1).data(), g[0]->data(), rows, N, K);
+            }
+            if (s.needs_grad(1)) {
+                g[1] = Array::from_shape({K, N});
+                kernels::matmul_at(s.input(0).data(), s.grad.data(), g[1]->data(), K, rows, N);
+            }
+            return g;
+        });
+    }
+    const Shape a_batch(as.begin(), as.end() - 2), b_batch(bs.begin(), bs.end() - 2);
+    const Shape batch = detail::broadcast_shapes(a_batch, b_batch, "matmul");
+    const std::vector<std::size_t> ia = batch_of(a_batch, batch), ib = batch_of(b_batch, batch), ic = identity(ia.size());
+    Shape out = batch;
+    out.push_back(M);
+    out.push_back(N);
+    Array y = Array::from_shape(out);
+    kernels::batched_matmul(a.value().data(), ia, b.value().data(), ib, y.data(), ic, ic.size(), {M, K, N});
+    return record("matmul", std::move(y), {a, b}, [ia, ib, ic, M, K, N](Step& s) -> Grads {
+        Grads g(s);
+        if (s.needs_grad(0)) {  // da[ia[i]] += g[i] b[ib[i]]^T
+            g[0] = Array::from_shape(s.input(0).shape());
+            kernels::batched_matmul(s.grad.data(), ic, s.input(1).data(), ib, g[0]->data(), ia, s.input(0).size() / (M * K),
+                                    {.m = M, .k = N, .n = K, .trans_b = true});
+        }
+        if (s.needs_grad(1)) {  // db[ib[i]] += a[ia[i]]^T g[i]
+            g[1] = Array::from_shape(s.input(1).shape());
+            kernels::batched_matmul(s.input(0).data(), ia, s.grad.data(), ic, g[1]->data(), ib, s.input(1).size() / (K * N),
+                                    {.m = K, .k = M, .n = N, .trans_a = true});
         }
         return g;
     });

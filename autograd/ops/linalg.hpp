@@ -6,7 +6,9 @@
 
 namespace tapegrad::autograd {
 
-// [M, K] x [K, N] -> [M, N];  batched: [B, M, K] x [K, N] -> [B, M, N].
+// [..., M, K] x [..., K, N] -> [..., M, N], as numpy's matmul: the axes before the
+// last two are batches and broadcast ([2, 1, M, K] x [3, K, N] -> [2, 3, M, N]);
+// a [K, N] b is one product on all of a's rows.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
 // y = x W^T + b, as PyTorch's F.linear: x [..., in], weight [out, in] (PyTorch's

@@ -120,6 +120,44 @@ Tensor softmax(const Tensor& a, int axis) {
     });
 }
 
+// y = softmax(a + m)        da = y (g - sum(g y)),  dm = da (summed back to m's shape)
+Tensor softmax(const Tensor& a, int axis, const Tensor& mask) {
+    detail::broadcast_shapes(mask.shape(), a.shape(), "softmax (mask)");
+    const Shape in = a.shape();
+    const kernels::AxisSplit sp = split_at(in, detail::normalize_axis(axis, in.size(), "softmax"));
+    Array y = detail::arith(kernels::Arith::add, a.value(), mask.value());
+    if (shape_of(y) != in)
+        throw Error("softmax: mask " + shape_str(mask.shape()) + " must broadcast to the input's shape " + shape_str(in));
+    kernels::softmax_axis(y.data(), sp, y.data());
+    return record("softmax", std::move(y), {a, mask}, [in, sp](Step& s) -> Grads {
+        Array d = Array::from_shape(in);
+        kernels::softmax_axis_backward(s.grad.data(), s.output().data(), sp, d.data());
+        Grads g(s);
+        if (s.needs_grad(1)) g[1] = d;
+        if (s.needs_grad(0)) g[0] = std::move(d);
+        return g;
+    });
+}
+
+// y = log_softmax(a + m)    da = g - exp(y) sum(g),  dm = da (summed back to m's shape)
+Tensor log_softmax(const Tensor& a, int axis, const Tensor& mask) {
+    detail::broadcast_shapes(mask.shape(), a.shape(), "log_softmax (mask)");
+    const Shape in = a.shape();
+    const kernels::AxisSplit sp = split_at(in, detail::normalize_axis(axis, in.size(), "log_softmax"));
+    Array y = detail::arith(kernels::Arith::add, a.value(), mask.value());
+    if (shape_of(y) != in)
+        throw Error("log_softmax: mask " + shape_str(mask.shape()) + " must broadcast to the input's shape " + shape_str(in));
+    kernels::log_softmax_axis(y.data(), sp, y.data());
+    return record("log_softmax", std::move(y), {a, mask}, [in, sp](Step& s) -> Grads {
+        Array d = Array::from_shape(in);
+        kernels::log_softmax_axis_backward(s.grad.data(), s.output().data(), sp, d.data());
+        Grads g(s);
+        if (s.needs_grad(1)) g[1] = d;
+        if (s.needs_grad(0)) g[0] = std::move(d);
+        return g;
+    });
+}
+
 // y_i = a_i - logsumexp(a)                 da_i = g_i - exp(y_i) * sum_j g_j
 Tensor log_softmax(const Tensor& a, int axis) {
     const Shape in = a.shape();

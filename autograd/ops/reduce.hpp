@@ -24,5 +24,11 @@ Tensor max(const Tensor& a, int axis, bool keepdims = false);
 Tensor logsumexp(const Tensor& a, int axis, bool keepdims = false);
 Tensor softmax(const Tensor& a, int axis = -1);
 Tensor log_softmax(const Tensor& a, int axis = -1);
+// softmax(a + mask) and log_softmax(a + mask) in one entry: `mask` is additive and
+// broadcast to a's shape (0 keeps an entry, -inf removes it, other values shift
+// it), as PyTorch's float attention masks. A lane whose every entry is -inf has
+// softmax 0 (not NaN) and log_softmax -inf.
+Tensor softmax(const Tensor& a, int axis, const Tensor& mask);
+Tensor log_softmax(const Tensor& a, int axis, const Tensor& mask);
 
 }  // namespace tapegrad::autograd

@@ -19,6 +19,19 @@ Tensor softmax(const Tensor& a, int axis) { return exp(reference::log_softmax(a,
 
 Tensor log_softmax(const Tensor& a, int axis) { return a - reference::logsumexp(a, axis, true); }
 
+Tensor softmax(const Tensor& a, int axis, const Tensor& mask) { return reference::softmax(a + mask, axis); }
+
+Tensor log_softmax(const Tensor& a, int axis, const Tensor& mask) { return reference::log_softmax(a + mask, axis); }
+
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+    const Tensor centred = x - mean(x, -1, true);
+    const Tensor var = mean(centred * centred, -1, true);
+    Tensor y = centred / sqrt(var + eps);
+    if (weight.defined()) y = y * weight;
+    if (bias.defined()) y = y + bias;
+    return y;
+}
+
 Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction reduction, std::int64_t ignore_index) {
     return nll_loss(reference::log_softmax(logits, 1), targets, reduction, ignore_index);
 }

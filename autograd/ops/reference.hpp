@@ -19,6 +19,11 @@ Tensor logsumexp(const Tensor& a, int axis, bool keepdims = false);
 Tensor softmax(const Tensor& a, int axis = -1);
 // a - logsumexp(a)
 Tensor log_softmax(const Tensor& a, int axis = -1);
+// softmax(a + mask), log_softmax(a + mask)
+Tensor softmax(const Tensor& a, int axis, const Tensor& mask);
+Tensor log_softmax(const Tensor& a, int axis, const Tensor& mask);
+// (x - mean) / sqrt(var + eps) * weight + bias over the last axis
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
 // nll_loss(log_softmax(logits))
 Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction reduction = Reduction::mean,
                      std::int64_t ignore_index = default_ignore_index);

@@ -111,6 +111,15 @@ Tensor reshape(const Tensor& a, const Shape& shape) {
     });
 }
 
+// Two axes swapped: a permutation (its rule is transpose's)
+Tensor transpose(const Tensor& a, int axis0, int axis1) {
+    std::vector<std::size_t> perm(a.ndim());
+    std::iota(perm.begin(), perm.end(), 0);
+    std::swap(perm[detail::normalize_axis(axis0, a.ndim(), "transpose")],
+              perm[detail::normalize_axis(axis1, a.ndim(), "transpose")]);
+    return transpose(a, perm);
+}
+
 // y = a repeated along broadcast axes     da = g (the sweep sums it back to a's shape)
 Tensor broadcast_to(const Tensor& a, const Shape& shape) {
     Shape out = shape;  // `infer` keeps a's length of that axis (aligned from the right)

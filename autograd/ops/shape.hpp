@@ -11,6 +11,8 @@ namespace tapegrad::autograd {
 // Reverses the axes (a 2-D transpose), or permutes them: y.shape[i] = a.shape[perm[i]].
 Tensor transpose(const Tensor& a);
 Tensor transpose(const Tensor& a, const std::vector<std::size_t>& perm);
+// Swaps two axes (negative axes count from the end), as PyTorch's transpose(dim0, dim1).
+Tensor transpose(const Tensor& a, int axis0, int axis1);
 // New shape with the same number of elements; one axis may be `infer` (PyTorch's
 // -1): its length is what the others leave, reshape(x, {infer, 784}).
 Tensor reshape(const Tensor& a, const Shape& shape);

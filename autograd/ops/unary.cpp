@@ -1,4 +1,4 @@
-// exp log sqrt abs tanh sigmoid relu softplus log_sigmoid clamp.
+// exp log sqrt abs tanh sigmoid relu softplus log_sigmoid clamp gelu.
 // Rules reuse the output where the derivative is a function of it (exp, tanh, sigmoid).
 #include "autograd/ops/elementwise.hpp"
 #include "autograd/tape.hpp"
@@ -68,6 +68,28 @@ Tensor clamp(const Tensor& a, float lo, float hi) {
     return record("clamp", xt::clip(a.value(), lo, hi), {a}, [lo, hi](Step& s) -> Grads {
         const Array& x = s.input(0);
         return {xt::where(x >= lo && x <= hi, s.grad, 0.0f)};
+    });
+}
+
+// exact:  y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2      da = g (Phi(x) + x phi(x)),  phi(x) = e^(-x^2/2) / sqrt(2 pi)
+// tanh:   y = x (1 + tanh u) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
+//         da = g ((1 + tanh u) / 2 + x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2)
+namespace {
+constexpr float inv_sqrt2 = 0.70710678118654752f, inv_sqrt_2pi = 0.39894228040143268f;
+constexpr float c = 0.79788456080286536f, k = 0.044715f;  // c = sqrt(2 / pi)
+}  // namespace
+
+Tensor gelu(const Tensor& a, Gelu form) {
+    const Array& x = a.value();
+    if (form == Gelu::exact)
+        return record("gelu", 0.5f * x * (1.0f + xt::erf(x * inv_sqrt2)), {a}, [](Step& s) -> Grads {
+            const Array& x = s.input(0);
+            return {s.grad * (0.5f * (1.0f + xt::erf(x * inv_sqrt2)) + x * inv_sqrt_2pi * xt::exp(-0.5f * x * x))};
+        });
+    return record("gelu_tanh", 0.5f * x * (1.0f + xt::tanh(c * (x + k * x * x * x))), {a}, [](Step& s) -> Grads {
+        const Array& x = s.input(0);
+        const Array t = xt::tanh(c * (x + k * x * x * x));
+        return {s.grad * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * c * (1.0f + 3.0f * k * x * x))};
     });
 }
 

@@ -23,7 +23,7 @@ TEST_CASE("matmul: batched 3-D times 2-D") {
 
 TEST_CASE("matmul: mismatched inner dimensions name both shapes") {
     Tensor a(zeros({2, 3})), b(zeros({2, 2}));
-    CHECK_THROWS_WITH_AS(matmul(a, b), "matmul: shapes [2, 3] and [2, 2] do not fit ([M, K] or [B, M, K] times [K, N])", Error);
+    CHECK_THROWS_WITH_AS(matmul(a, b), "matmul: shapes [2, 3] and [2, 2] do not fit ([..., M, K] times [..., K, N])", Error);
 }
 
 TEST_CASE("linear: x W^T + b with PyTorch's weight layout, with and without bias") {

@@ -1,0 +1,32 @@
+// Scaled dot-product attention (Vaswani et al. 2017, eq. 1) and its masks.
+#pragma once
+
+#include <vector>
+
+#include "autograd/tensor.hpp"
+
+namespace tapegrad::autograd {
+
+struct Attention {
+    Tensor output;   // [..., Lq, dv]
+    Tensor weights;  // [..., Lq, Lk]: each query's distribution over the keys (after dropout)
+};
+
+// weights = softmax(q k^T / sqrt(d) + mask) over the keys, dropped out with
+// probability `dropout` (inverted dropout: the kept ones scaled by 1 / (1 - p)),
+// output = weights v. q [..., Lq, d], k [..., Lk, d], v [..., Lk, dv], their batch
+// axes broadcast as matmul's; mask additive and broadcast to [..., Lq, Lk]
+// (undefined: none). Composed from matmul, transpose and the masked softmax, so it
+// needs no backward rule of its own. A query whose every key is masked out gets
+// weights 0 and output 0.
+Attention scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask = {},
+                                       float dropout = 0.0f);
+
+// The additive masks, as constants: 0 where attention is allowed, -inf where not.
+// [L, L]: query i sees keys 0..i (a decoder's self-attention).
+Array causal_mask(std::size_t L);
+// [B, 1, 1, L]: key t of sequence b is seen when t < lengths[b] (broadcast over
+// heads and queries).
+Array padding_mask(const std::vector<std::size_t>& lengths, std::size_t L);
+
+}  // namespace tapegrad::autograd
