@@ -11,3 +11,4 @@
 #include "nn/npz.hpp"
 #include "nn/optim.hpp"
 #include "nn/rnn.hpp"
+#include "nn/transformer.hpp"

@@ -196,6 +196,18 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
     return norm;
 }
 
+LinearWarmup::LinearWarmup(Optimizer& opt, long warmup, long taken)
+    : opt_(opt), warmup_(warmup), taken_(taken), base_(opt.lr) {
+    if (warmup < 0) throw Error("LinearWarmup: warmup_steps " + std::to_string(warmup) + " must not be negative");
+    if (taken < 0) throw Error("LinearWarmup: steps_taken " + std::to_string(taken) + " must not be negative");
+    opt_.lr = lr_at(taken_);
+}
+float LinearWarmup::lr_at(long t) const {
+    if (warmup_ == 0) return base_;
+    return base_ * std::min(1.0f, static_cast<float>(t + 1) / static_cast<float>(warmup_));
+}
+void LinearWarmup::step() { opt_.lr = lr_at(++taken_); }
+
 StepLR::StepLR(Optimizer& opt, int step_size, float gamma) : opt_(opt), step_size_(step_size), gamma_(gamma), base_(opt.lr) {
     if (step_size <= 0) throw Error("StepLR: step_size must be positive");
 }

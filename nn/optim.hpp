@@ -124,6 +124,22 @@ public:
 // Returns the norm before clipping (as torch.nn.utils.clip_grad_norm_).
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm);
 
+// Linear warm-up: update number t + 1 (t updates taken so far) uses
+// lr = base * min(1, (t + 1) / warmup_steps), constant afterwards (warm-up 0: off).
+// Call step() after each optimiser update; the first lr is set at construction.
+class LinearWarmup {
+public:
+    LinearWarmup(Optimizer& opt, long warmup_steps, long steps_taken = 0);
+    void step();
+    long steps_taken() const { return taken_; }
+    float lr_at(long steps_taken) const;
+
+private:
+    Optimizer& opt_;
+    long warmup_, taken_;
+    float base_;
+};
+
 // lr = base * gamma^(epoch / step_size)
 class StepLR {
 public:

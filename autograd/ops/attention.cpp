@@ -33,7 +33,7 @@ Array causal_mask(std::size_t L) {
 }
 
 Array padding_mask(const std::vector<std::size_t>& lengths, std::size_t L) {
-    Array m = zeros({lengths.size(), std::size_t{1}, std::size_t{1}, L});
+    Array m = zeros({lengths.size(), L});
     for (std::size_t b = 0; b < lengths.size(); ++b) {
         if (lengths[b] > L)
             throw Error("padding_mask: length " + std::to_string(lengths[b]) + " of sequence " + std::to_string(b) +

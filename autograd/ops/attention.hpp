@@ -25,8 +25,9 @@ Attention scaled_dot_product_attention(const Tensor& q, const Tensor& k, const T
 // The additive masks, as constants: 0 where attention is allowed, -inf where not.
 // [L, L]: query i sees keys 0..i (a decoder's self-attention).
 Array causal_mask(std::size_t L);
-// [B, 1, 1, L]: key t of sequence b is seen when t < lengths[b] (broadcast over
-// heads and queries).
+// [B, L]: key t of sequence b is seen when t < lengths[b] (PyTorch's
+// key_padding_mask, additive; reshape to [B, 1, 1, L] to broadcast it over heads
+// and queries).
 Array padding_mask(const std::vector<std::size_t>& lengths, std::size_t L);
 
 }  // namespace tapegrad::autograd

@@ -1,0 +1,279 @@
+// Attention and Transformer layers (transformer.hpp); the equations are in
+// docs/transformer.md.
+#include "nn/transformer.hpp"
+
+#include <cmath>
+
+#include "autograd/autograd.hpp"
+#include "nn/init.hpp"
+
+namespace tapegrad::nn {
+
+using namespace autograd;
+
+// ---------------------------------------------------------------- LayerNorm
+
+LayerNorm::LayerNorm(std::size_t d, float eps_, bool affine) : normalized_shape(d), eps(eps_) {
+    if (d == 0) throw Error("LayerNorm: normalized_shape must be positive");
+    if (!(eps > 0.0f)) throw Error("LayerNorm: eps " + std::to_string(eps) + " must be positive");
+    if (affine) {
+        weight = register_parameter("weight", ones({d}));
+        bias = register_parameter("bias", zeros({d}));
+    }
+}
+
+Tensor LayerNorm::forward(const Tensor& x) const {
+    if (x.ndim() < 1 || x.shape().back() != normalized_shape)
+        throw Error("LayerNorm: input " + shape_str(x.shape()) + " does not end in " + std::to_string(normalized_shape));
+    return layer_norm(x, weight, bias, eps);
+}
+
+// ---------------------------------------------------------------- MultiheadAttention
+
+namespace {
+
+// [B, L, E] -> [B, H, L, E/H]
+Tensor split_heads(const Tensor& x, std::size_t H) {
+    const Shape s = x.shape();
+    return transpose(reshape(x, {s[0], s[1], H, s[2] / H}), 1, 2);
+}
+
+// [B, H, L, E/H] -> [B, L, E]
+Tensor merge_heads(const Tensor& x) {
+    const Shape s = x.shape();
+    return reshape(transpose(x, 1, 2), {s[0], s[2], s[1] * s[3]});
+}
+
+// Rows [from, to) of a weight, or elements of a bias (undefined stays undefined).
+Tensor rows(const Tensor& w, std::size_t from, std::size_t to) {
+    return w.defined() ? slice(w, 0, static_cast<long>(from), static_cast<long>(to)) : Tensor();
+}
+
+// Features [from, to) of the last axis.
+Tensor features(const Tensor& x, std::size_t from, std::size_t to) {
+    return slice(x, -1, static_cast<long>(from), static_cast<long>(to));
+}
+
+}  // namespace
+
+MultiheadAttention::MultiheadAttention(std::size_t e, std::size_t h, float p, bool bias)
+    : embed_dim(e), num_heads(h), dropout(p), out_proj(e, e, bias) {
+    if (e == 0 || h == 0 || e % h != 0)
+        throw Error("MultiheadAttention: embed_dim " + std::to_string(e) + " must be a positive multiple of num_heads " +
+                    std::to_string(h));
+    if (!(p >= 0.0f && p < 1.0f)) throw Error("MultiheadAttention: dropout " + std::to_string(p) + " must lie in [0, 1)");
+    in_proj_weight = register_parameter("in_proj_weight", zeros({3 * e, e}));
+    init::xavier_uniform(in_proj_weight);
+    if (bias) in_proj_bias = register_parameter("in_proj_bias", zeros({3 * e}));
+    register_module("out_proj", out_proj);
+    if (bias) init::zeros(out_proj.bias);
+}
+
+AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                                            const Tensor& attn_mask, const Tensor& key_padding_mask,
+                                            bool need_weights) const {
+    const std::size_t E = embed_dim;
+    for (const Tensor* t : {&query, &key, &value})
+        if (t->ndim() != 3 || t->shape()[2] != E)
+            throw Error("MultiheadAttention: inputs must be [B, L, " + std::to_string(E) + "], got " + shape_str(t->shape()));
+    if (key.shape() != value.shape() || key.shape()[0] != query.shape()[0])
+        throw Error("MultiheadAttention: query " + shape_str(query.shape()) + ", key " + shape_str(key.shape()) +
+                    " and value " + shape_str(value.shape()) + " do not fit (the same batch; key and value alike)");
+    // The projections: one product for q, k and v together in self-attention, one for
+    // k and v together when they are the same tensor (cross-attention to a memory).
+    Tensor q, k, v;
+    if (query.node() == key.node() && key.node() == value.node()) {
+        const Tensor qkv = linear(query, in_proj_weight, in_proj_bias);  // [B, L, 3E]
+        q = features(qkv, 0, E), k = features(qkv, E, 2 * E), v = features(qkv, 2 * E, 3 * E);
+    } else {
+        q = linear(query, rows(in_proj_weight, 0, E), rows(in_proj_bias, 0, E));
+        if (key.node() == value.node()) {
+            const Tensor kv = linear(key, rows(in_proj_weight, E, 3 * E), rows(in_proj_bias, E, 3 * E));
+            k = features(kv, 0, E), v = features(kv, E, 2 * E);
+        } else {
+            k = linear(key, rows(in_proj_weight, E, 2 * E), rows(in_proj_bias, E, 2 * E));
+            v = linear(value, rows(in_proj_weight, 2 * E, 3 * E), rows(in_proj_bias, 2 * E, 3 * E));
+        }
+    }
+    // One additive mask: attn_mask [Lq, Lk] and the padding of the keys [B, 1, 1, Lk].
+    Tensor mask = attn_mask;
+    if (key_padding_mask.defined()) {
+        const std::size_t B = key.shape()[0], Lk = key.shape()[1];
+        if (key_padding_mask.shape() != Shape{B, Lk})
+            throw Error("MultiheadAttention: key_padding_mask " + shape_str(key_padding_mask.shape()) + " must be [" +
+                        std::to_string(B) + ", " + std::to_string(Lk) + "]");
+        const Tensor padding = reshape(key_padding_mask, {B, 1, 1, Lk});
+        mask = mask.defined() ? mask + padding : padding;
+    }
+    const Attention att = scaled_dot_product_attention(split_heads(q, num_heads), split_heads(k, num_heads),
+                                                       split_heads(v, num_heads), mask,
+                                                       is_training() ? dropout : 0.0f);
+    AttentionOutput out{out_proj(merge_heads(att.output)), Tensor()};
+    if (need_weights) out.weights = mean(att.weights, 1);
+    return out;
+}
+
+// ---------------------------------------------------------------- the layers
+
+namespace {
+
+void check_layer_options(const TransformerLayerOptions& o, const char* who) {
+    if (o.d_model == 0 || o.nhead == 0 || o.dim_feedforward == 0)
+        throw Error(std::string(who) + ": d_model, nhead and dim_feedforward must be positive");
+    if (!(o.dropout >= 0.0f && o.dropout < 1.0f))
+        throw Error(std::string(who) + ": dropout " + std::to_string(o.dropout) + " must lie in [0, 1)");
+}
+
+Tensor activate(const Tensor& x, Activation a) { return a == Activation::relu ? relu(x) : gelu(x); }
+
+Tensor drop(const Tensor& x, float p, bool training) { return training && p > 0.0f ? autograd::dropout(x, p) : x; }
+
+}  // namespace
+
+TransformerEncoderLayer::TransformerEncoderLayer(const TransformerLayerOptions& o)
+    : options((check_layer_options(o, "TransformerEncoderLayer"), o)),
+      self_attn(o.d_model, o.nhead, o.dropout),
+      linear1(o.d_model, o.dim_feedforward),
+      linear2(o.dim_feedforward, o.d_model),
+      norm1(o.d_model, o.layer_norm_eps),
+      norm2(o.d_model, o.layer_norm_eps) {
+    register_module("self_attn", self_attn);
+    register_module("linear1", linear1);
+    register_module("linear2", linear2);
+    register_module("norm1", norm1);
+    register_module("norm2", norm2);
+}
+
+Tensor TransformerEncoderLayer::self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding) const {
+    return drop(self_attn.forward(x, x, x, mask, padding).output, options.dropout, is_training());
+}
+
+Tensor TransformerEncoderLayer::feed_forward_block(const Tensor& x) const {
+    const Tensor h = drop(activate(linear1(x), options.activation), options.dropout, is_training());
+    return drop(linear2(h), options.dropout, is_training());
+}
+
+Tensor TransformerEncoderLayer::forward(const Tensor& src, const Tensor& mask, const Tensor& padding) const {
+    Tensor x = src;
+    if (options.norm_first) {
+        x = x + self_attention_block(norm1(x), mask, padding);
+        return x + feed_forward_block(norm2(x));
+    }
+    x = norm1(x + self_attention_block(x, mask, padding));
+    return norm2(x + feed_forward_block(x));
+}
+
+TransformerDecoderLayer::TransformerDecoderLayer(const TransformerLayerOptions& o)
+    : options((check_layer_options(o, "TransformerDecoderLayer"), o)),
+      self_attn(o.d_model, o.nhead, o.dropout),
+      multihead_attn(o.d_model, o.nhead, o.dropout),
+      linear1(o.d_model, o.dim_feedforward),
+      linear2(o.dim_feedforward, o.d_model),
+      norm1(o.d_model, o.layer_norm_eps),
+      norm2(o.d_model, o.layer_norm_eps),
+      norm3(o.d_model, o.layer_norm_eps) {
+    register_module("self_attn", self_attn);
+    register_module("multihead_attn", multihead_attn);
+    register_module("linear1", linear1);
+    register_module("linear2", linear2);
+    register_module("norm1", norm1);
+    register_module("norm2", norm2);
+    register_module("norm3", norm3);
+}
+
+Tensor TransformerDecoderLayer::self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding) const {
+    return drop(self_attn.forward(x, x, x, mask, padding).output, options.dropout, is_training());
+}
+
+Tensor TransformerDecoderLayer::cross_attention_block(const Tensor& x, const Tensor& memory,
+                                                      const Tensor& padding) const {
+    return drop(multihead_attn.forward(x, memory, memory, Tensor(), padding).output, options.dropout, is_training());
+}
+
+Tensor TransformerDecoderLayer::feed_forward_block(const Tensor& x) const {
+    const Tensor h = drop(activate(linear1(x), options.activation), options.dropout, is_training());
+    return drop(linear2(h), options.dropout, is_training());
+}
+
+Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
+                                        const Tensor& tgt_padding, const Tensor& memory_padding) const {
+    Tensor x = tgt;
+    if (options.norm_first) {
+        x = x + self_attention_block(norm1(x), tgt_mask, tgt_padding);
+        x = x + cross_attention_block(norm2(x), memory, memory_padding);
+        return x + feed_forward_block(norm3(x));
+    }
+    x = norm1(x + self_attention_block(x, tgt_mask, tgt_padding));
+    x = norm2(x + cross_attention_block(x, memory, memory_padding));
+    return norm3(x + feed_forward_block(x));
+}
+
+// ---------------------------------------------------------------- the stacks
+
+namespace {
+
+// Copies layer 0's parameter values into every other layer (PyTorch's deep copies).
+template <class Layer>
+void copy_first_layer(std::vector<std::unique_ptr<Layer>>& layers) {
+    const auto first = layers[0]->named_parameters();
+    for (std::size_t l = 1; l < layers.size(); ++l) {
+        auto params = layers[l]->named_parameters();
+        for (std::size_t i = 0; i < params.size(); ++i) params[i].second.mutable_value() = first[i].second.value();
+    }
+}
+
+}  // namespace
+
+TransformerEncoder::TransformerEncoder(const TransformerLayerOptions& o, std::size_t n, bool final_norm,
+                                       bool independent_init) {
+    if (n == 0) throw Error("TransformerEncoder: num_layers must be positive");
+    for (std::size_t l = 0; l < n; ++l) {
+        layers.push_back(std::make_unique<TransformerEncoderLayer>(o));
+        register_module("layers." + std::to_string(l), *layers.back());
+    }
+    if (!independent_init) copy_first_layer(layers);
+    if (final_norm) {
+        norm = std::make_unique<LayerNorm>(o.d_model, o.layer_norm_eps);
+        register_module("norm", *norm);
+    }
+}
+
+Tensor TransformerEncoder::forward(const Tensor& src, const Tensor& mask, const Tensor& padding) const {
+    Tensor x = src;
+    for (const auto& layer : layers) x = layer->forward(x, mask, padding);
+    return norm ? norm->forward(x) : x;
+}
+
+TransformerDecoder::TransformerDecoder(const TransformerLayerOptions& o, std::size_t n, bool final_norm,
+                                       bool independent_init) {
+    if (n == 0) throw Error("TransformerDecoder: num_layers must be positive");
+    for (std::size_t l = 0; l < n; ++l) {
+        layers.push_back(std::make_unique<TransformerDecoderLayer>(o));
+        register_module("layers." + std::to_string(l), *layers.back());
+    }
+    if (!independent_init) copy_first_layer(layers);
+    if (final_norm) {
+        norm = std::make_unique<LayerNorm>(o.d_model, o.layer_norm_eps);
+        register_module("norm", *norm);
+    }
+}
+
+Tensor TransformerDecoder::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
+                                   const Tensor& tgt_padding, const Tensor& memory_padding) const {
+    Tensor x = tgt;
+    for (const auto& layer : layers) x = layer->forward(x, memory, tgt_mask, tgt_padding, memory_padding);
+    return norm ? norm->forward(x) : x;
+}
+
+Array sinusoidal_positions(std::size_t positions, std::size_t d) {
+    Array pe = zeros({positions, d});
+    for (std::size_t p = 0; p < positions; ++p)
+        for (std::size_t i = 0; 2 * i < d; ++i) {
+            const double angle = static_cast<double>(p) / std::pow(10000.0, static_cast<double>(2 * i) / static_cast<double>(d));
+            pe(p, 2 * i) = static_cast<float>(std::sin(angle));
+            if (2 * i + 1 < d) pe(p, 2 * i + 1) = static_cast<float>(std::cos(angle));
+        }
+    return pe;
+}
+
+}  // namespace tapegrad::nn

@@ -1,0 +1,134 @@
+// Attention and Transformer layers (Vaswani et al. 2017), batch-first, with
+// PyTorch's parameter names, layouts, defaults and order, so that a state_dict of
+// nn.MultiheadAttention, nn.TransformerEncoderLayer / DecoderLayer or their stacks
+// maps one to one onto these modules' named_parameters().
+//
+// Masks are additive float tensors, as PyTorch's float masks: 0 where attention
+// is allowed, -inf where not (autograd::causal_mask, autograd::padding_mask build
+// them). `attn_mask` is [Lq, Lk] (or anything that broadcasts to [B, H, Lq, Lk]);
+// `key_padding_mask` is [B, Lk]. Where PyTorch takes a bool mask (True = ignore),
+// pass padding_mask(lengths, L).
+// Read next: docs/transformer.md.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "nn/layers.hpp"
+#include "nn/module.hpp"
+
+namespace tapegrad::nn {
+
+// y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis (weight 1,
+// bias 0 at first). Without elementwise_affine, no parameters.
+class LayerNorm : public Module {
+public:
+    explicit LayerNorm(std::size_t normalized_shape, float eps = 1e-5f, bool elementwise_affine = true);
+    Tensor forward(const Tensor& x) const;  // [..., D] -> [..., D]
+    Tensor operator()(const Tensor& x) const { return forward(x); }
+    std::size_t normalized_shape;
+    float eps;
+    Tensor weight, bias;  // [D] each
+};
+
+struct AttentionOutput {
+    Tensor output;   // [B, Lq, E]
+    Tensor weights;  // [B, Lq, Lk], averaged over the heads (only with need_weights)
+};
+
+// Multi-head attention: q, k, v = query W_q^T + b_q, key W_k^T + b_k, value W_v^T + b_v,
+// split into heads of E / H features; each head attends (scaled dot product, dropout
+// on the weights in training mode); the heads side by side go through out_proj.
+// Init as PyTorch: in_proj_weight Xavier-uniform, both biases 0.
+class MultiheadAttention : public Module {
+public:
+    MultiheadAttention(std::size_t embed_dim, std::size_t num_heads, float dropout = 0.0f, bool bias = true);
+    // query [B, Lq, E], key and value [B, Lk, E] (the same tensor for self-attention).
+    AttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& attn_mask = {},
+                            const Tensor& key_padding_mask = {}, bool need_weights = false) const;
+
+    std::size_t embed_dim, num_heads;
+    float dropout;
+    Tensor in_proj_weight;  // [3E, E]: the rows of W_q, then W_k, then W_v
+    Tensor in_proj_bias;    // [3E]; undefined without bias
+    Linear out_proj;        // [E, E]
+};
+
+enum class Activation { relu, gelu };
+
+struct TransformerLayerOptions {
+    std::size_t d_model = 512;
+    std::size_t nhead = 8;
+    std::size_t dim_feedforward = 2048;
+    float dropout = 0.1f;
+    Activation activation = Activation::relu;
+    float layer_norm_eps = 1e-5f;
+    bool norm_first = false;  // pre-LN (true) or post-LN (false, PyTorch's default)
+};
+
+// Self-attention, then a feed-forward block linear2(dropout(act(linear1(x)))), each
+// with dropout and a residual connection:
+//   post-LN: x = norm1(x + SA(x));  x = norm2(x + FF(x))
+//   pre-LN:  x = x + SA(norm1(x));  x = x + FF(norm2(x))
+class TransformerEncoderLayer : public Module {
+public:
+    explicit TransformerEncoderLayer(const TransformerLayerOptions& options);
+    Tensor forward(const Tensor& src, const Tensor& src_mask = {}, const Tensor& src_key_padding_mask = {}) const;
+
+    TransformerLayerOptions options;
+    MultiheadAttention self_attn;
+    Linear linear1, linear2;
+    LayerNorm norm1, norm2;
+
+private:
+    Tensor self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding) const;
+    Tensor feed_forward_block(const Tensor& x) const;
+};
+
+// Self-attention, cross-attention to `memory`, then the feed-forward block:
+//   post-LN: x = norm1(x + SA(x));  x = norm2(x + CA(x, memory));  x = norm3(x + FF(x))
+//   pre-LN:  x = x + SA(norm1(x));  x = x + CA(norm2(x), memory);  x = x + FF(norm3(x))
+class TransformerDecoderLayer : public Module {
+public:
+    explicit TransformerDecoderLayer(const TransformerLayerOptions& options);
+    Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {},
+                   const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {}) const;
+
+    TransformerLayerOptions options;
+    MultiheadAttention self_attn, multihead_attn;
+    Linear linear1, linear2;
+    LayerNorm norm1, norm2, norm3;
+
+private:
+    Tensor self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding) const;
+    Tensor cross_attention_block(const Tensor& x, const Tensor& memory, const Tensor& padding) const;
+    Tensor feed_forward_block(const Tensor& x) const;
+};
+
+// num_layers encoder layers applied in order ("layers.0", "layers.1", ...), then an
+// optional final LayerNorm ("norm"). As PyTorch, which deep-copies one layer, every
+// layer starts from the same weights unless independent_init is asked for.
+class TransformerEncoder : public Module {
+public:
+    TransformerEncoder(const TransformerLayerOptions& layer, std::size_t num_layers, bool final_norm = true,
+                       bool independent_init = false);
+    Tensor forward(const Tensor& src, const Tensor& mask = {}, const Tensor& src_key_padding_mask = {}) const;
+    std::vector<std::unique_ptr<TransformerEncoderLayer>> layers;
+    std::unique_ptr<LayerNorm> norm;  // null without final_norm
+};
+
+class TransformerDecoder : public Module {
+public:
+    TransformerDecoder(const TransformerLayerOptions& layer, std::size_t num_layers, bool final_norm = true,
+                       bool independent_init = false);
+    Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {},
+                   const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {}) const;
+    std::vector<std::unique_ptr<TransformerDecoderLayer>> layers;
+    std::unique_ptr<LayerNorm> norm;
+};
+
+// The sinusoidal position table of Vaswani et al. 2017, sec. 3.5, [positions, d]:
+// PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(p / 10000^(2i/d)).
+Array sinusoidal_positions(std::size_t positions, std::size_t d);
+
+}  // namespace tapegrad::nn
