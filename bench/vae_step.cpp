@@ -17,8 +17,7 @@
 
 #include "autograd/autograd.hpp"
 #include "autograd/kernels/blas.hpp"
-#include "models/data/images.hpp"
-#include "models/data/text.hpp"
+#include "models/data/dataset.hpp"
 #include "models/vae/annealing.hpp"
 #include "models/vae/image_vae.hpp"
 #include "models/vae/sentence_vae.hpp"
@@ -97,11 +96,11 @@ int main(int argc, char** argv) {
         if (model == "text") {
             if (data_dir.empty()) data_dir = std::string(std::getenv("TAPEGRAD_DATA") ? std::getenv("TAPEGRAD_DATA") : "data") + "/ptb";
             data::Vocabulary vocab;
-            data::SentenceDataset set;
+            data::TextDataset set{data::SentenceDataset()};
             {  // the token strings are needed only to encode the sentences
                 const auto train = data::read_sentences(data_dir + "/ptb.train.txt");
                 vocab = data::Vocabulary::build(train, min_count);
-                set = data::SentenceDataset(train, vocab, max_length);
+                set.sentences = data::SentenceDataset(train, vocab, max_length);
             }
             kernels::release_unused_memory();
             models::vae::SentenceVAEConfig c;  // the reference's: embed 300, GRU 256, latent 16, embedding dropout 0.5
@@ -115,19 +114,19 @@ int main(int argc, char** argv) {
             nn::Adam adam(vae.parameters(), {.lr = 1e-3f});
             adam.update_during_backward();  // the same updates as step() after backward(), with less memory
             models::vae::KLSchedule kl;  // logistic, k 0.0025, x0 2500
-            const auto batches = data::plan_batches(set, batch_size ? batch_size : 32, true, seed);
+            const auto batches = set.plan(batch_size ? batch_size : 32, true, seed);
             for (std::size_t s = 0; s < steps; ++s) {
-                const data::TextBatch b = set.batch(batches[s % batches.size()]);
+                const data::Batch b = set.batch(batches[s % batches.size()]);
                 timed([&] {
                     adam.begin_step();  // Adam updates each parameter inside backward()
                     const auto e = vae.loss(b, kl.at(static_cast<long>(s)));
                     e.loss.backward();
                     return e.loss.item();
-                }, b.tokens());
+                }, b.text.tokens());
             }
         } else {
             if (data_dir.empty()) data_dir = data::fashion_mnist_dir;
-            const data::ImageSet set = data::read_idx_split(data_dir, "train");
+            const data::ImageDataset set(data::read_idx_split(data_dir, "train"));
             models::vae::ImageVAEConfig c;  // 784-400-20, Bernoulli
             if (hidden) c.hidden = hidden;
             if (latent) c.latent = latent;
@@ -135,10 +134,10 @@ int main(int argc, char** argv) {
             parameters = vae.num_parameters();
             nn::Adam adam(vae.parameters(), {.lr = 1e-3f});
             adam.update_during_backward();
-            const auto batches = data::plan_image_batches(set.count, batch_size ? batch_size : 128, true, seed);
+            const auto batches = set.plan(batch_size ? batch_size : 128, true, seed);
             for (std::size_t s = 0; s < steps; ++s) {
                 const auto& rows = batches[s % batches.size()];
-                const autograd::Tensor x(data::image_batch(set, rows, data::Binarize::none, autograd::generator()));
+                const data::Batch x = set.batch(rows);
                 timed([&] {
                     adam.begin_step();
                     const auto e = vae.loss(x, 1.0f);

@@ -10,7 +10,7 @@
 #include <iostream>
 
 #include "autograd/autograd.hpp"
-#include "models/data/images.hpp"
+#include "models/data/dataset.hpp"
 #include "models/vae/evaluate.hpp"
 #include "models/vae/generate.hpp"
 #include "models/vae/image_vae.hpp"
@@ -44,14 +44,13 @@ int main(int argc, char** argv) {
 
     try {
         // 2. Data: images kept as bytes, batches as floats in [0, 1].
-        const data::ImageSet train = data::read_idx_split(data_dir, "train");
-        const data::ImageSet test = data::read_idx_split(data_dir, "t10k");
-        std::cout << "data: " << train.count << " training and " << test.count << " test images of "
-                  << train.rows << "x" << train.cols << "\n";
+        const data::ImageDataset train(data::read_idx_split(data_dir, "train"));
+        const data::ImageDataset test(data::read_idx_split(data_dir, "t10k"));
+        std::cout << "data: " << train.describe() << " to train on, " << test.size() << " to test\n";
 
         // 3. Model: encoder 784-400-(mu, logvar), decoder 20-400-784 logits, Bernoulli likelihood.
         vae::ImageVAEConfig config;
-        config.input = train.pixels_per_image();
+        config.input = train.images.pixels_per_image();
         config.hidden = hidden;
         config.latent = latent;
         vae::ImageVAE model(config);
@@ -64,9 +63,8 @@ int main(int argc, char** argv) {
             const auto start = std::chrono::steady_clock::now();
             double total = 0.0;
             std::size_t seen = 0;
-            for (const auto& rows : data::plan_image_batches(train.count, batch, true, seed + epoch)) {
-                const autograd::Tensor x(data::image_batch(train, rows, data::Binarize::none, autograd::generator()));
-                const vae::ELBO elbo = model.loss(x);  // (recon + KL) / B
+            for (const auto& rows : train.plan(batch, true, seed + epoch)) {
+                const vae::ELBO elbo = model.loss(train.batch(rows), 1.0f);  // (recon + KL) / B
                 adam.zero_grad();
                 elbo.loss.backward();
                 adam.step();
@@ -80,19 +78,19 @@ int main(int argc, char** argv) {
         }
 
         // 5. Evaluate: -ELBO on all test images, and a tighter importance-weighted estimate.
-        const vae::ImageMetrics m = vae::evaluate(model, test, data::Binarize::none);
-        const vae::ImportanceWeighted iw = vae::importance_weighted_nll(model, test, data::Binarize::none, 200, 100);
-        std::cout << std::fixed << std::setprecision(2) << "test: -ELBO " << m.neg_elbo() << " (recon " << m.recon
+        const vae::Metrics m = vae::evaluate(model, test, 1000);
+        const vae::ImportanceWeighted iw = vae::importance_weighted_nll(model, test, 200, 100);
+        std::cout << std::fixed << std::setprecision(2) << "test: -ELBO " << m.neg_elbo() << " (recon " << m.nll
                   << " + KL " << m.kl << ") nats/image; IW NLL (K=100, first 200 images) " << iw.nll << "\n";
 
         // 6. Generate: samples from the prior, reconstructions, and the 2-D manifold if latent = 2.
         nn::EvalGuard eval(model);
         autograd::NoGradGuard no_grad;
         const Array z = vae::prior_samples(64, latent);
-        vae::save_image_grid(out + "_samples.png", model.mean_image(model.decode(autograd::Tensor(z))), 28, 28, 8);
-        const Array x = data::image_batch(test, {0, 1, 2, 3, 4, 5, 6, 7}, data::Binarize::none, autograd::generator());
-        const Array r = model.mean_image(model.decode(model.encode(autograd::Tensor(x)).loc));
-        vae::save_image_grid(out + "_reconstructions.png", xt::concatenate(xt::xtuple(x, r), 0), 28, 28, 8);
+        vae::save_image_grid(out + "_samples.png", model.mean_image(autograd::Tensor(z), {}), 28, 28, 8);
+        const data::Batch first = test.batch({0, 1, 2, 3, 4, 5, 6, 7});
+        const Array r = model.mean_image(model.posterior(first).loc, first);
+        vae::save_image_grid(out + "_reconstructions.png", xt::concatenate(xt::xtuple(first.x.value(), r), 0), 28, 28, 8);
         std::cout << "wrote " << out << "_samples.png and " << out << "_reconstructions.png";
         if (latent == 2) {
             vae::save_image_grid(out + "_manifold.png", vae::latent_manifold(model, 20), 28, 28, 20);

@@ -9,7 +9,7 @@
 #include <iostream>
 
 #include "autograd/autograd.hpp"
-#include "models/data/text.hpp"
+#include "models/data/dataset.hpp"
 #include "models/vae/annealing.hpp"
 #include "models/vae/evaluate.hpp"
 #include "models/vae/generate.hpp"
@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
         // 2. Data: the vocabulary from the training split; <s> w1..wn inputs, w1..wn </s> targets.
         const auto train_text = data::read_sentences(data_dir + "/ptb.train.txt");
         const data::Vocabulary vocab = data::Vocabulary::build(train_text, 2);
-        const data::SentenceDataset train(train_text, vocab, max_length);
-        const data::SentenceDataset test(data::read_sentences(data_dir + "/ptb.test.txt"), vocab, max_length);
+        const data::TextDataset train(data::SentenceDataset(train_text, vocab, max_length));
+        const data::TextDataset test(data::SentenceDataset(data::read_sentences(data_dir + "/ptb.test.txt"), vocab, max_length));
         std::cout << "data: " << train.size() << " training sentences, vocabulary " << vocab.size() << "\n";
 
         // 3. Model: embedding, GRU encoder, mu/logvar heads, z -> decoder state, GRU decoder, vocabulary projection.
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
         for (std::size_t epoch = 1; epoch <= epochs && (max_steps == 0 || step < max_steps); ++epoch) {
             double nll = 0.0, kld = 0.0;
             std::size_t seen = 0;
-            for (const auto& rows : data::plan_batches(train, batch, true, seed + epoch)) {
+            for (const auto& rows : train.plan(batch, true, seed + epoch)) {
                 const vae::ELBO elbo = model.loss(train.batch(rows), kl.at(step));
                 adam.zero_grad();
                 elbo.loss.backward();
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
         }
 
         // 5. Evaluate on the test split (per sentence; perplexity per word, </s> counted, <s> not).
-        const vae::TextMetrics m = vae::evaluate(model, test);
+        const vae::Metrics m = vae::evaluate(model, test);
         std::cout << "test: nll " << m.nll << "  kl " << m.kl << "  -elbo " << m.neg_elbo() << "  perplexity "
                   << m.ppl_elbo() << "\n";
 

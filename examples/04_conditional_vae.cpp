@@ -1,7 +1,6 @@
 // 04_conditional_vae: a class-conditional VAE on Fashion-MNIST, trained with the
-// library's train() loop (checkpoints, Ctrl-C, --resume) through a TrainTask, then
-// asked for samples of each class. Written while adding the model; see
-// docs/adding_a_model.md.
+// library's train() loop (checkpoints, Ctrl-C, --resume), then asked for samples of
+// each class. The model implements the model interface; see docs/adding_a_model.md.
 //   1. settings  2. data  3. model  4. train  5. evaluate  6. generate
 #include <CLI/CLI.hpp>
 
@@ -9,7 +8,7 @@
 #include <iostream>
 
 #include "autograd/autograd.hpp"
-#include "models/data/images.hpp"
+#include "models/data/dataset.hpp"
 #include "models/vae/conditional_vae.hpp"
 #include "models/vae/generate.hpp"
 #include "models/vae/train.hpp"
@@ -38,49 +37,25 @@ int main(int argc, char** argv) {
     app.add_option("--threads", threads, "threads of tapegrad's pool (products and the passes between them)")->capture_default_str();
     app.add_option("--out", out, "PNG of samples, one row per class")->capture_default_str();
     app.add_flag("--resume", opt.resume, "continue the run in --run");
+    app.add_flag("--overwrite", opt.overwrite, "start afresh in a --run folder that holds a run");
     CLI11_PARSE(app, argc, argv);
     autograd::set_num_threads(threads);
     opt.run_dir = run;
     opt.log_every = 200;
 
     try {
-        // 2. Data: images with their labels.
-        const data::ImageSet train = data::read_idx_split(data_dir, "train");
-        const data::ImageSet test = data::read_idx_split(data_dir, "t10k");
-        auto labels_of = [](const data::ImageSet& s, const std::vector<std::size_t>& rows) {
-            std::vector<std::uint8_t> y;
-            for (auto r : rows) y.push_back(s.labels[r]);
-            return y;
-        };
+        // 2. Data: images with their labels (each batch carries both).
+        const data::ImageDataset train(data::read_idx_split(data_dir, "train"));
+        const data::ImageDataset test(data::read_idx_split(data_dir, "t10k"));
 
-        // 3. Model.
+        // 3. Model: it implements the model interface (models/vae/model.hpp), so the
+        //    library's training loop, evaluation and generation take it as it is.
         autograd::manual_seed(opt.seed);
         vae::ConditionalVAE model(config);
 
-        // 4. Train: the generic loop only needs to know how to batch and what the loss is.
-        vae::TrainTask task;
-        task.model = &model;
-        task.name = "conditional_vae";
-        task.config = {{"input", config.input}, {"classes", config.classes}, {"hidden", config.hidden}, {"latent", config.latent}};
-        task.item_name = "images";
-        task.plan = [&](std::uint64_t seed) { return data::plan_image_batches(train.count, opt.batch_size, true, seed); };
-        task.loss = [&](const std::vector<std::size_t>& rows, float beta) {
-            const autograd::Tensor x(data::image_batch(train, rows, data::Binarize::none, autograd::generator()));
-            return model.loss(x, labels_of(train, rows), beta);
-        };
-        task.validate = [&]() -> nlohmann::json {
-            nn::EvalGuard eval(model);
-            autograd::NoGradGuard no_grad;
-            autograd::SeedScope seed(1);
-            double total = 0.0;
-            for (const auto& rows : data::plan_image_batches(test.count, 1000, false, 0)) {
-                const autograd::Tensor x(data::image_batch(test, rows, data::Binarize::none, autograd::generator()));
-                const vae::ELBO e = model.loss(x, labels_of(test, rows));
-                total += e.neg_elbo_per_example() * rows.size();
-            }
-            return {{"neg_elbo", total / test.count}};
-        };
-        const vae::TrainResult r = vae::train(task, opt);
+        // 4. Train: the generic loop (checkpoints, Ctrl-C, --resume), evaluating on the
+        //    test images after each epoch.
+        const vae::TrainResult r = vae::train(model, train, &test, {"conditional", model.config_json()}, opt);
 
         // 5. Evaluate: the test -ELBO after the last epoch.
         if (!r.history.empty() && r.history.back().contains("valid"))
@@ -88,13 +63,14 @@ int main(int argc, char** argv) {
                       << double(r.history.back()["valid"]["neg_elbo"]) << " nats/image\n";
 
         // 6. Generate: ten samples of each class, one class per row.
+        data::Batch labels;
+        labels.labels = Indices::from_shape({config.classes * 10});
+        for (std::size_t c = 0; c < config.classes; ++c)
+            for (std::size_t k = 0; k < 10; ++k) labels.labels(c * 10 + k) = static_cast<std::int64_t>(c);
         nn::EvalGuard eval(model);
         autograd::NoGradGuard no_grad;
-        std::vector<std::uint8_t> y;
-        for (std::uint8_t c = 0; c < config.classes; ++c)
-            for (int k = 0; k < 10; ++k) y.push_back(c);
-        const autograd::Tensor logits = model.decode(autograd::Tensor(vae::prior_samples(y.size(), config.latent)), y);
-        vae::save_image_grid(out, 1.0f / (1.0f + xt::exp(-logits.value())), 28, 28, 10);
+        const Array z = vae::prior_samples(config.classes * 10, config.latent);
+        vae::save_image_grid(out, model.mean_image(autograd::Tensor(z), labels), 28, 28, 10);
         std::cout << "samples, one row per class: " << out << "\n";
     } catch (const Error& e) {
         std::cerr << "error: " << e.what() << "\n";

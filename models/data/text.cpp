@@ -118,6 +118,24 @@ std::size_t TextBatch::tokens() const {
     return n;
 }
 
+Indices TextBatch::real_rows() const {
+    const std::size_t T = inputs.dimension() == 2 ? inputs.shape()[1] : 0;
+    Indices rows = Indices::from_shape({tokens()});
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < size(); ++i)
+        for (std::size_t t = 0; t < lengths[i]; ++t) rows(n++) = static_cast<std::int64_t>(i * T + t);
+    return rows;
+}
+
+Indices TextBatch::real_targets() const {
+    const std::size_t T = targets.dimension() == 2 ? targets.shape()[1] : 0;
+    Indices t = Indices::from_shape({tokens()});
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < size(); ++i)
+        for (std::size_t k = 0; k < lengths[i]; ++k) t(n++) = targets(i * T + k);
+    return t;
+}
+
 SentenceDataset::SentenceDataset(const std::vector<Tokens>& sentences, const Vocabulary& vocab, std::size_t max_length) {
     if (max_length < 1) throw Error("SentenceDataset: max_length must be at least 1");
     offsets_.reserve(sentences.size() + 1);

@@ -69,6 +69,11 @@ struct TextBatch {
     std::vector<std::size_t> rows;     // which dataset sentences these are
     std::size_t size() const { return lengths.size(); }
     std::size_t tokens() const;        // sum of lengths
+    // The real (non-pad) positions, sentence by sentence: as rows b * T + t of the
+    // [B * T] flattened batch (for take_rows on [B, T, H] decoder states), and
+    // the targets there [N]. N = tokens().
+    Indices real_rows() const;
+    Indices real_targets() const;
 };
 
 // Sentences stored compactly: the kept words of all sentences in one int32 buffer

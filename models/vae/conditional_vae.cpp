@@ -1,3 +1,4 @@
+// The class-conditional VAE (conditional_vae.hpp).
 #include "models/vae/conditional_vae.hpp"
 
 #include "autograd/autograd.hpp"
@@ -6,6 +7,19 @@ namespace tapegrad::models::vae {
 
 using namespace autograd;
 using nn::dist::Normal;
+
+nlohmann::json to_json(const ConditionalVAEConfig& c) {
+    return {{"input", c.input}, {"classes", c.classes}, {"hidden", c.hidden}, {"latent", c.latent}};
+}
+
+ConditionalVAEConfig conditional_config_from_json(const nlohmann::json& j) {
+    ConditionalVAEConfig c;
+    c.input = j.at("input");
+    c.classes = j.at("classes");
+    c.hidden = j.at("hidden");
+    c.latent = j.at("latent");
+    return c;
+}
 
 ConditionalVAE::ConditionalVAE(const ConditionalVAEConfig& c)
     : config(c),
@@ -21,34 +35,39 @@ ConditionalVAE::ConditionalVAE(const ConditionalVAEConfig& c)
     register_module("to_pixels", to_pixels);
 }
 
-Tensor ConditionalVAE::one_hot(const std::vector<std::uint8_t>& labels) const {
+Tensor ConditionalVAE::one_hot(const Indices& labels) const {
     Array h = zeros({labels.size(), config.classes});
     for (std::size_t b = 0; b < labels.size(); ++b) {
-        if (labels[b] >= config.classes)
-            throw Error("ConditionalVAE: label " + std::to_string(labels[b]) + " is not a class in [0, " +
+        if (labels(b) < 0 || static_cast<std::size_t>(labels(b)) >= config.classes)
+            throw Error("ConditionalVAE: label " + std::to_string(labels(b)) + " is not a class in [0, " +
                         std::to_string(config.classes) + ")");
-        h(b, labels[b]) = 1.0f;
+        h(b, static_cast<std::size_t>(labels(b))) = 1.0f;
     }
     return Tensor(h);
 }
 
-Normal ConditionalVAE::encode(const Tensor& x, const std::vector<std::uint8_t>& labels) const {
-    if (x.ndim() != 2 || x.value().shape()[0] != labels.size())
-        throw Error("ConditionalVAE: images " + shape_str(x.value().shape()) + " and " + std::to_string(labels.size()) +
-                    " labels do not match");
+Normal ConditionalVAE::encode(const Tensor& x, const Indices& labels) const {
+    if (x.ndim() != 2 || x.shape()[0] != labels.size())
+        throw Error("ConditionalVAE: images " + shape_str(x.shape()) + " and " + std::to_string(labels.size()) +
+                    " labels do not match (a data set without labels?)");
     const Tensor h = relu(encoder_hidden(concat({x, one_hot(labels)}, 1)));  // [B, H]
     return Normal::from_logvar(to_mu(h), to_logvar(h));
 }
 
-Tensor ConditionalVAE::decode(const Tensor& z, const std::vector<std::uint8_t>& labels) const {
+Tensor ConditionalVAE::decode(const Tensor& z, const Indices& labels) const {
     return to_pixels(relu(decoder_hidden(concat({z, one_hot(labels)}, 1))));
 }
 
-ELBO ConditionalVAE::loss(const Tensor& x, const std::vector<std::uint8_t>& labels, float beta) const {
-    const Normal q = encode(x, labels);
-    const Tensor logits = decode(q.rsample(), labels);
-    const Tensor recon = binary_cross_entropy_with_logits(logits, x, Reduction::sum);
-    return elbo(recon, q, Normal::standard(q.shape()), beta);
+Tensor ConditionalVAE::neg_log_likelihood(const Batch& batch, const Tensor& z) const {
+    return sum(binary_cross_entropy_with_logits(decode(z, batch.labels), batch.x, Reduction::none), -1);
+}
+
+Tensor ConditionalVAE::total_neg_log_likelihood(const Batch& batch, const Tensor& z) const {
+    return binary_cross_entropy_with_logits(decode(z, batch.labels), batch.x, Reduction::sum);
+}
+
+Array ConditionalVAE::mean_image(const Tensor& z, const Batch& condition) const {
+    return 1.0f / (1.0f + xt::exp(-decode(z, condition.labels).value()));
 }
 
 }  // namespace tapegrad::models::vae

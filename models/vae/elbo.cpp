@@ -26,4 +26,14 @@ ELBO elbo(const Tensor& recon, const nn::dist::Normal& q, const nn::dist::Normal
     return e;
 }
 
+ELBO reconstruction_only(const Tensor& recon, std::size_t batch) {
+    ELBO e;
+    e.recon = recon;
+    e.kl = Tensor(Array(0.0f));
+    e.batch = batch;
+    e.beta = 0.0f;
+    e.loss = recon / static_cast<float>(batch);
+    return e;
+}
+
 }  // namespace tapegrad::models::vae

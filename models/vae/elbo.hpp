@@ -28,4 +28,7 @@ struct ELBO {
 // so the encoder may use that much information for free.
 ELBO elbo(const Tensor& recon, const nn::dist::Normal& q, const nn::dist::Normal& p, float beta, float free_bits = 0.0f);
 
+// The plain autoencoder's loss: recon / B, no KL term (reported as 0, beta 0).
+ELBO reconstruction_only(const Tensor& recon, std::size_t batch);
+
 }  // namespace tapegrad::models::vae

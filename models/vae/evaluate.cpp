@@ -9,7 +9,6 @@
 namespace tapegrad::models::vae {
 
 using namespace autograd;
-using data::SentenceDataset;
 using nn::dist::Normal;
 
 namespace {
@@ -41,12 +40,7 @@ std::vector<std::size_t> range(std::size_t from, std::size_t to) {
     return r;
 }
 
-// log N(z; 0, I) and log N(z; mu, sigma) summed over Z, from the noise eps = (z - mu) / sigma.
-double log_prior(const float* z, std::size_t Z) {
-    double s = 0.0;
-    for (std::size_t j = 0; j < Z; ++j) s += -0.5 * (double(z[j]) * z[j] + log_2pi);
-    return s;
-}
+// log N(z; mu, sigma) summed over Z, from the noise eps = (z - mu) / sigma.
 double log_posterior(const float* eps, const float* logvar, std::size_t Z) {
     double s = 0.0;
     for (std::size_t j = 0; j < Z; ++j) s += -0.5 * (double(eps[j]) * eps[j] + log_2pi + logvar[j]);
@@ -75,50 +69,60 @@ LatentMetrics summarize_posteriors(std::size_t N, std::size_t Z, std::size_t bat
 
 }  // namespace
 
-double TextMetrics::ppl_elbo() const { return std::exp((nll + kl) * static_cast<double>(sentences) / static_cast<double>(tokens)); }
-double TextMetrics::ppl_rec() const { return std::exp(nll * static_cast<double>(sentences) / static_cast<double>(tokens)); }
-double ImportanceWeighted::ppl() const { return std::exp(nll * static_cast<double>(examples) / static_cast<double>(tokens)); }
+double Metrics::ppl_elbo() const { return std::exp((nll + kl) * static_cast<double>(examples) / static_cast<double>(items)); }
+double Metrics::ppl_rec() const { return std::exp(nll * static_cast<double>(examples) / static_cast<double>(items)); }
+double ImportanceWeighted::ppl() const { return std::exp(nll * static_cast<double>(examples) / static_cast<double>(items)); }
 
-TextMetrics evaluate(SentenceVAE& model, const SentenceDataset& data, std::size_t batch_size, std::uint64_t seed) {
+namespace {
+void check_not_empty(const data::Dataset& data, const char* who) {
+    if (data.size() == 0) throw Error(std::string(who) + ": the data set has no examples to evaluate");
+}
+}  // namespace
+
+Metrics evaluate(LatentVariableModel& model, const data::Dataset& data, std::size_t batch_size, std::uint64_t seed) {
+    check_not_empty(data, "evaluate");
     nn::EvalGuard eval(model);
     NoGradGuard no_grad;
     SeedScope scope(seed);
-    TextMetrics m;
+    Metrics m;
     double nll = 0.0, kl = 0.0;
     for (std::size_t b = 0; b < data.size(); b += batch_size) {
-        const data::TextBatch batch = data.batch(range(b, std::min(data.size(), b + batch_size)));
-        const Normal q = model.encode(batch);
-        const Tensor z = model.config.variational ? q.rsample() : q.loc;
-        nll += model.total_nll(batch, z).item();
-        if (model.config.variational) kl += sum(kl_divergence(q, Normal::standard(q.shape()))).item();
-        m.tokens += batch.tokens();
+        const auto rows = range(b, std::min(data.size(), b + batch_size));
+        const Batch batch = data.batch(rows);
+        const Normal q = model.posterior(batch);
+        const Tensor z = model.variational() ? q.rsample() : q.loc;
+        nll += model.total_neg_log_likelihood(batch, z).item();
+        if (model.variational()) kl += sum(kl_divergence(q, model.prior(batch))).item();
+        for (auto r : rows) m.items += data.items(r);
     }
-    m.sentences = data.size();
-    m.nll = nll / static_cast<double>(m.sentences);
-    m.kl = kl / static_cast<double>(m.sentences);
+    m.examples = data.size();
+    m.nll = nll / static_cast<double>(m.examples);
+    m.kl = kl / static_cast<double>(m.examples);
     return m;
 }
 
-ImportanceWeighted importance_weighted_nll(SentenceVAE& model, const SentenceDataset& data, std::size_t n, std::size_t K,
-                                           std::uint64_t seed) {
+ImportanceWeighted importance_weighted_nll(LatentVariableModel& model, const data::Dataset& data, std::size_t n,
+                                           std::size_t K, std::uint64_t seed) {
     if (K == 0) throw Error("importance_weighted_nll: K must be at least 1");
+    check_not_empty(data, "importance_weighted_nll");
     nn::EvalGuard eval(model);
     NoGradGuard no_grad;
     SeedScope scope(seed);
     if (n == 0 || n > data.size()) n = data.size();
-    const std::size_t Z = model.config.latent;
-    const std::size_t chunk = std::max<std::size_t>(1, 512 / K);  // sentences per decoder batch
+    const std::size_t Z = model.latent_size();
+    const std::size_t chunk = std::max<std::size_t>(1, 512 / K);  // examples per decoder batch
     ImportanceWeighted r;
     r.k = K;
     for (std::size_t s0 = 0; s0 < n; s0 += chunk) {
         const auto rows = range(s0, std::min(n, s0 + chunk));
-        const data::TextBatch one = data.batch(rows);
-        const Normal q = model.encode(one);  // [S, Z]
-        // K copies of each sentence, sentence-major, with their own z_k.
+        const Batch one = data.batch(rows);
+        const Normal q = model.posterior(one);  // [S, Z]
+        // K copies of each example, example-major, with their own z_k (the copies of
+        // the batch, not a new batch: a binarised image keeps its pixels).
         std::vector<std::size_t> copies;
-        for (auto i : rows)
-            for (std::size_t k = 0; k < K; ++k) copies.push_back(i);
-        const data::TextBatch many = data.batch(copies);
+        for (std::size_t s = 0; s < rows.size(); ++s)
+            for (std::size_t k = 0; k < K; ++k) copies.push_back(s);
+        const Batch many = one.subset(copies);
         const Array eps = randn({copies.size(), Z});
         Array z = Array::from_shape({copies.size(), Z});
         for (std::size_t c = 0; c < copies.size(); ++c)
@@ -126,19 +130,19 @@ ImportanceWeighted importance_weighted_nll(SentenceVAE& model, const SentenceDat
                 const std::size_t s = c / K;
                 z(c, j) = q.loc.value()(s, j) + q.scale.value()(s, j) * eps(c, j);
             }
-        const std::vector<double> nll = per_sentence(model.token_nll(many, Tensor(z)).value(), many.lengths);
+        const Array nll = model.neg_log_likelihood(many, Tensor(z)).value();          // [S K]
+        const Array log_p = sum(model.prior(many).log_prob(Tensor(z)), -1).value();    // [S K]
         for (std::size_t s = 0; s < rows.size(); ++s) {
             std::vector<double> logw(K);
+            std::vector<float> logvar(Z);
+            for (std::size_t j = 0; j < Z; ++j) logvar[j] = 2.0f * q.log_scale.value()(s, j);  // log sigma = logvar / 2
             for (std::size_t k = 0; k < K; ++k) {
                 const std::size_t c = s * K + k;
-                const float* lv = q.log_scale.value().data() + s * Z;  // log sigma = logvar / 2
-                std::vector<float> logvar(Z);
-                for (std::size_t j = 0; j < Z; ++j) logvar[j] = 2.0f * lv[j];
-                logw[k] = -nll[c] + log_prior(z.data() + c * Z, Z) - log_posterior(eps.data() + c * Z, logvar.data(), Z);
+                logw[k] = -double(nll(c)) + double(log_p(c)) - log_posterior(eps.data() + c * Z, logvar.data(), Z);
             }
             r.nll += -(logsumexp(logw) - std::log(static_cast<double>(K)));
             r.neg_elbo_1sample += -logw[0];
-            r.tokens += one.lengths[s];
+            r.items += data.items(rows[s]);
         }
     }
     r.examples = n;
@@ -192,89 +196,18 @@ double mutual_information(const Array& mu, const Array& logvar, std::uint64_t se
     return neg_entropy - log_qz / static_cast<double>(N);
 }
 
-LatentMetrics latent_metrics(SentenceVAE& model, const SentenceDataset& data, std::size_t batch_size, std::uint64_t seed,
-                             double threshold) {
-    nn::EvalGuard eval(model);
-    NoGradGuard no_grad;
-    const std::size_t Z = model.config.latent, N = data.size();
-    return summarize_posteriors(N, Z, batch_size, seed, threshold, [&](std::size_t from, std::size_t to) {
-        return model.encode(data.batch(range(from, to)));
-    });
-}
-
-namespace {
-Tensor image_rows(const data::ImageSet& set, std::size_t from, std::size_t to, data::Binarize mode) {
-    return Tensor(data::image_batch(set, range(from, to), mode, generator()));
-}
-}  // namespace
-
-ImageMetrics evaluate(ImageVAE& model, const data::ImageSet& set, data::Binarize mode, std::size_t batch_size,
-                      std::uint64_t seed) {
+LatentMetrics latent_metrics(LatentVariableModel& model, const data::Dataset& data, std::size_t batch_size,
+                             std::uint64_t seed, double threshold, std::size_t max_examples) {
+    check_not_empty(data, "latent_metrics");
     nn::EvalGuard eval(model);
     NoGradGuard no_grad;
     SeedScope scope(seed);
-    ImageMetrics m;
-    double recon = 0.0, kl = 0.0;
-    for (std::size_t b = 0; b < set.count; b += batch_size) {
-        const Tensor x = image_rows(set, b, std::min(set.count, b + batch_size), mode);
-        const ELBO e = model.loss(x, 1.0f);
-        recon += e.recon.item();
-        kl += e.kl.item();
-    }
-    m.images = set.count;
-    m.recon = recon / static_cast<double>(set.count);
-    m.kl = kl / static_cast<double>(set.count);
+    const std::size_t N = max_examples ? std::min(data.size(), max_examples) : data.size();
+    LatentMetrics m = summarize_posteriors(N, model.latent_size(), batch_size, seed, threshold, [&](std::size_t from, std::size_t to) {
+        return model.posterior(data.batch(range(from, to)));
+    });
+    m.examples = N;
     return m;
-}
-
-ImportanceWeighted importance_weighted_nll(ImageVAE& model, const data::ImageSet& set, data::Binarize mode, std::size_t n,
-                                           std::size_t K, std::uint64_t seed) {
-    if (K == 0) throw Error("importance_weighted_nll: K must be at least 1");
-    nn::EvalGuard eval(model);
-    NoGradGuard no_grad;
-    SeedScope scope(seed);
-    if (n == 0 || n > set.count) n = set.count;
-    const std::size_t Z = model.config.latent, D = set.pixels_per_image();
-    const std::size_t chunk = std::max<std::size_t>(1, 5000 / K);
-    ImportanceWeighted r;
-    r.k = K;
-    for (std::size_t s0 = 0; s0 < n; s0 += chunk) {
-        const std::size_t S = std::min(n, s0 + chunk) - s0;
-        const Tensor x = image_rows(set, s0, s0 + S, mode);  // [S, D]
-        const Normal q = model.encode(x);
-        const Array eps = randn({K, S, Z});
-        const Tensor z = q.loc + q.scale * Tensor(eps);        // [K, S, Z]
-        const Tensor logits = model.decode(reshape(z, {K * S, Z}));
-        Array xs = Array::from_shape({K * S, D});
-        for (std::size_t k = 0; k < K; ++k) std::copy(x.value().begin(), x.value().end(), xs.data() + k * S * D);
-        const Array nll = model.neg_log_likelihood(logits, Tensor(xs)).value();  // [K*S]
-        for (std::size_t s = 0; s < S; ++s) {
-            std::vector<double> logw(K);
-            std::vector<float> logvar(Z);
-            for (std::size_t j = 0; j < Z; ++j) logvar[j] = 2.0f * q.log_scale.value()(s, j);
-            for (std::size_t k = 0; k < K; ++k) {
-                const std::size_t c = k * S + s;
-                logw[k] = -nll(c) + log_prior(z.value().data() + c * Z, Z) - log_posterior(eps.data() + c * Z, logvar.data(), Z);
-            }
-            r.nll += -(logsumexp(logw) - std::log(static_cast<double>(K)));
-            r.neg_elbo_1sample += -logw[0];
-        }
-    }
-    r.examples = n;
-    r.nll /= static_cast<double>(n);
-    r.neg_elbo_1sample /= static_cast<double>(n);
-    return r;
-}
-
-LatentMetrics latent_metrics(ImageVAE& model, const data::ImageSet& set, data::Binarize mode, std::size_t batch_size,
-                             std::uint64_t seed, double threshold) {
-    nn::EvalGuard eval(model);
-    NoGradGuard no_grad;
-    SeedScope scope(seed);
-    const std::size_t Z = model.config.latent, N = std::min<std::size_t>(set.count, 5000);
-    return summarize_posteriors(N, Z, batch_size, seed, threshold, [&](std::size_t from, std::size_t to) {
-        return model.encode(image_rows(set, from, to, mode));
-    });
 }
 
 }  // namespace tapegrad::models::vae

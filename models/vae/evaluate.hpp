@@ -2,7 +2,7 @@
 // evaluation mode without gradients, and draws its random numbers under its own
 // seed, so evaluating never changes a training run's random stream.
 //
-// Sentences (target tokens: the words plus </s>; <s> is not counted):
+// For sentences, items are target tokens (the words plus </s>; <s> is not counted):
 //   NLL      -log p(x|z) summed over a sentence's target tokens, z ~ q(z|x) (1 sample)
 //   KL       KL(q(z|x) || N(0, I))
 //   -ELBO    NLL + KL (an upper bound on -log p(x))
@@ -19,54 +19,43 @@
 
 #include <vector>
 
-#include "models/data/images.hpp"
-#include "models/data/text.hpp"
-#include "models/vae/image_vae.hpp"
-#include "models/vae/sentence_vae.hpp"
+#include "models/data/dataset.hpp"
+#include "models/vae/model.hpp"
 
 namespace tapegrad::models::vae {
 
-struct TextMetrics {
-    std::size_t sentences = 0, tokens = 0;
-    double nll = 0, kl = 0;  // per sentence
+struct Metrics {
+    std::size_t examples = 0, items = 0;  // items: target tokens for text (data::Dataset::items)
+    double nll = 0, kl = 0;               // per example
     double neg_elbo() const { return nll + kl; }
-    double ppl_elbo() const;  // exp(sum (NLL + KL) / tokens)
-    double ppl_rec() const;   // exp(sum NLL / tokens): reconstruction only, not a language-model perplexity
+    double ppl_elbo() const;  // exp(sum (NLL + KL) / items): a perplexity bound when items are tokens
+    double ppl_rec() const;   // exp(sum NLL / items): reconstruction only, not a language-model perplexity
 };
-TextMetrics evaluate(SentenceVAE& model, const data::SentenceDataset& data, std::size_t batch_size = 64,
-                     std::uint64_t seed = 1);
+// NLL (one z sample from q), KL and -ELBO over a whole data set.
+Metrics evaluate(LatentVariableModel& model, const data::Dataset& data, std::size_t batch_size = 64,
+                 std::uint64_t seed = 1);
 
 struct ImportanceWeighted {
-    std::size_t examples = 0, tokens = 0, k = 0;
+    std::size_t examples = 0, items = 0, k = 0;
     double nll = 0;               // IW estimate of -log p(x), per example
     double neg_elbo_1sample = 0;  // the 1-sample -ELBO on the same examples, for comparison
-    double ppl() const;           // exp(sum IW NLL / tokens) (sentences only)
+    double ppl() const;           // exp(sum IW NLL / items)
 };
-// On the first n sentences (all if n is 0 or too large), K samples each.
-ImportanceWeighted importance_weighted_nll(SentenceVAE& model, const data::SentenceDataset& data, std::size_t n,
+// On the first n examples (all if n is 0 or too large), K samples each.
+ImportanceWeighted importance_weighted_nll(LatentVariableModel& model, const data::Dataset& data, std::size_t n,
                                            std::size_t K, std::uint64_t seed = 1);
 
 struct LatentMetrics {
-    std::size_t latent = 0, active_units = 0;
+    std::size_t latent = 0, active_units = 0, examples = 0;
     std::vector<double> variances;  // Var_x of each dimension's posterior mean
     double mutual_information = 0;  // nats
 };
-LatentMetrics latent_metrics(SentenceVAE& model, const data::SentenceDataset& data, std::size_t batch_size = 64,
-                             std::uint64_t seed = 1, double threshold = 0.01);
+// On the first max_examples examples (all if 0): the mutual information's estimate
+// costs N^2 Z.
+LatentMetrics latent_metrics(LatentVariableModel& model, const data::Dataset& data, std::size_t batch_size = 64,
+                             std::uint64_t seed = 1, double threshold = 0.01, std::size_t max_examples = 5000);
 
-struct ImageMetrics {
-    std::size_t images = 0;
-    double recon = 0, kl = 0;  // per image
-    double neg_elbo() const { return recon + kl; }
-};
-ImageMetrics evaluate(ImageVAE& model, const data::ImageSet& data, data::Binarize mode, std::size_t batch_size = 1000,
-                      std::uint64_t seed = 1);
-ImportanceWeighted importance_weighted_nll(ImageVAE& model, const data::ImageSet& data, data::Binarize mode,
-                                           std::size_t n, std::size_t K, std::uint64_t seed = 1);
-LatentMetrics latent_metrics(ImageVAE& model, const data::ImageSet& data, data::Binarize mode,
-                             std::size_t batch_size = 1000, std::uint64_t seed = 1, double threshold = 0.01);
-
-// The estimators on raw posterior parameters (shared by both models, tested alone):
+// The estimators on raw posterior parameters (shared by every model, tested alone):
 // mu, logvar [N, Z].
 std::vector<double> posterior_mean_variances(const Array& mu);
 double mutual_information(const Array& mu, const Array& logvar, std::uint64_t seed);

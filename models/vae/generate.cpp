@@ -14,21 +14,10 @@ using data::Vocabulary;
 
 namespace {
 
-// Rows `keep` of the batch axis of a decoder state [L, B, H].
-Array take_batch_rows(const Array& s, const std::vector<std::size_t>& keep) {
-    const std::size_t L = s.shape()[0], B = s.shape()[1], H = s.shape()[2];
-    Array out = Array::from_shape({L, keep.size(), H});
-    for (std::size_t l = 0; l < L; ++l)
-        for (std::size_t i = 0; i < keep.size(); ++i)
-            std::copy_n(s.data() + (l * B + keep[i]) * H, H, out.data() + (l * keep.size() + i) * H);
-    return out;
-}
-
-DecoderState take(const DecoderState& s, const std::vector<std::size_t>& keep) {
-    DecoderState out;
-    out.h = Tensor(take_batch_rows(s.h.value(), keep));
-    if (s.c.defined()) out.c = Tensor(take_batch_rows(s.c.value(), keep));
-    return out;
+const SequenceGenerator& generator_of(const LatentVariableModel& model) {
+    const auto* g = dynamic_cast<const SequenceGenerator*>(&model);
+    if (!g) throw Error("decode: this model does not generate token sequences");
+    return *g;
 }
 
 std::int64_t sample_row(const float* logits, std::size_t V, float temperature) {
@@ -46,15 +35,16 @@ std::int64_t sample_row(const float* logits, std::size_t V, float temperature) {
 }
 
 // Greedy and sampled decoding of a whole batch, step by step.
-std::vector<std::vector<std::int64_t>> decode_batch(SentenceVAE& model, const Array& z, const DecodeOptions& o) {
-    const std::size_t B = z.shape()[0], V = model.config.vocab;
-    DecoderState state = model.initial_state(Tensor(z));
+std::vector<std::vector<std::int64_t>> decode_batch(const SequenceGenerator& model, const Array& z, const Batch& condition,
+                                                    const DecodeOptions& o) {
+    const std::size_t B = z.shape()[0], V = model.vocabulary_size();
+    const auto state = model.start(Tensor(z), condition);
     Indices tokens = Indices::from_shape({B});
     tokens.fill(Vocabulary::sos);
     std::vector<std::vector<std::int64_t>> out(B);
     std::vector<bool> done(B, false);
     for (std::size_t t = 0; t < o.max_length; ++t) {
-        const Array logits = model.step(tokens, state).value();
+        const Array logits = model.step(tokens, *state).value();
         bool all = true;
         for (std::size_t b = 0; b < B; ++b) {
             const float* row = logits.data() + b * V;
@@ -75,19 +65,20 @@ std::vector<std::vector<std::int64_t>> decode_batch(SentenceVAE& model, const Ar
     return out;
 }
 
-std::vector<std::int64_t> beam_search(SentenceVAE& model, const Array& z1, const DecodeOptions& o) {
-    const std::size_t V = model.config.vocab, K = std::max<std::size_t>(1, o.beam_width);
+std::vector<std::int64_t> beam_search(const SequenceGenerator& model, const Array& z1, const Batch& condition,
+                                      const DecodeOptions& o) {
+    const std::size_t V = model.vocabulary_size(), K = std::max<std::size_t>(1, o.beam_width);
     struct Beam {
         std::vector<std::int64_t> ids;
         double score;
     };
     std::vector<Beam> beams{{{}, 0.0}}, finished;
-    DecoderState state = model.initial_state(Tensor(z1));
+    const auto state = model.start(Tensor(z1), condition);
     auto rank = [&](const Beam& b) { return b.score / std::pow(double(std::max<std::size_t>(1, b.ids.size() + 1)), o.length_penalty); };
     for (std::size_t t = 0; t < o.max_length && !beams.empty(); ++t) {
         Indices tokens = Indices::from_shape({beams.size()});
         for (std::size_t i = 0; i < beams.size(); ++i) tokens(i) = beams[i].ids.empty() ? Vocabulary::sos : beams[i].ids.back();
-        const Array logp = log_softmax(model.step(tokens, state), -1).value();
+        const Array logp = log_softmax(model.step(tokens, *state), -1).value();
         struct Candidate {
             double score;
             std::size_t beam;
@@ -115,7 +106,7 @@ std::vector<std::int64_t> beam_search(SentenceVAE& model, const Array& z1, const
         }
         if (finished.size() >= K) break;
         beams = std::move(next);
-        if (!beams.empty()) state = take(state, parents);
+        if (!beams.empty()) model.select_rows(*state, parents);
     }
     for (auto& b : beams) finished.push_back(b);  // unfinished at max_length
     return std::max_element(finished.begin(), finished.end(), [&](const Beam& a, const Beam& b) { return rank(a) < rank(b); })->ids;
@@ -130,26 +121,39 @@ Decoding parse_decoding(const std::string& name) {
     throw Error("unknown decoding '" + name + "' (expected greedy, sample or beam)");
 }
 
-std::vector<std::vector<std::int64_t>> decode(SentenceVAE& model, const Array& z, const DecodeOptions& o) {
-    if (z.dimension() != 2 || z.shape()[1] != model.config.latent)
-        throw Error("decode: z must be [B, " + std::to_string(model.config.latent) + "], got " + shape_str(z.shape()));
+std::vector<std::vector<std::int64_t>> decode(LatentVariableModel& model, const Array& z, const DecodeOptions& o,
+                                              const Batch& condition) {
+    const SequenceGenerator& g = generator_of(model);
+    if (z.dimension() != 2 || z.shape()[1] != model.latent_size())
+        throw Error("decode: z must be [B, " + std::to_string(model.latent_size()) + "], got " + shape_str(z.shape()));
+    if (condition.size() != 0 && condition.size() != z.shape()[0])
+        throw Error("decode: " + std::to_string(condition.size()) + " conditions for " + std::to_string(z.shape()[0]) + " codes");
     if (!(o.temperature > 0.0f)) throw Error("decode: temperature must be positive");
+    if (o.beam_width == 0) throw Error("decode: the beam width must be at least 1");
     nn::EvalGuard eval(model);
     NoGradGuard no_grad;
-    if (o.method != Decoding::beam) return decode_batch(model, z, o);
+    if (o.method != Decoding::beam) return decode_batch(g, z, condition, o);
     std::vector<std::vector<std::int64_t>> out;
-    for (std::size_t b = 0; b < z.shape()[0]; ++b) out.push_back(beam_search(model, xt::view(z, xt::range(b, b + 1), xt::all()), o));
+    for (std::size_t b = 0; b < z.shape()[0]; ++b)
+        out.push_back(beam_search(g, xt::view(z, xt::range(b, b + 1), xt::all()),
+                                  condition.size() ? condition.subset({b}) : Batch{}, o));
     return out;
 }
 
-Array encode_mean(SentenceVAE& model, const std::vector<data::Tokens>& sentences, const data::Vocabulary& vocab,
-                  std::size_t max_length) {
+Array posterior_mean(LatentVariableModel& model, const Batch& batch) {
     nn::EvalGuard eval(model);
     NoGradGuard no_grad;
+    return model.posterior(batch).loc.value();
+}
+
+Batch sentence_batch(const std::vector<data::Tokens>& sentences, const data::Vocabulary& vocab, std::size_t max_length) {
     const data::SentenceDataset set(sentences, vocab, max_length);
     std::vector<std::size_t> rows(set.size());
     for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
-    return model.encode(set.batch(rows)).loc.value();
+    Batch b;
+    b.rows = rows;
+    b.text = set.batch(rows);
+    return b;
 }
 
 Array interpolate(const Array& a, const Array& b, std::size_t steps) {
@@ -195,8 +199,11 @@ double normal_quantile(double p) {
     return 0.5 * (lo + hi);
 }
 
-Array latent_manifold(ImageVAE& model, std::size_t n) {
-    if (model.config.latent != 2) throw Error("latent_manifold: needs a 2-D latent space, the model has " + std::to_string(model.config.latent));
+Array latent_manifold(LatentVariableModel& model, std::size_t n) {
+    const auto* images = dynamic_cast<const ImageGenerator*>(&model);
+    if (!images) throw Error("latent_manifold: this model does not generate images");
+    if (model.latent_size() != 2)
+        throw Error("latent_manifold: needs a 2-D latent space, the model has " + std::to_string(model.latent_size()));
     nn::EvalGuard eval(model);
     NoGradGuard no_grad;
     Array z = Array::from_shape({n * n, 2});
@@ -205,7 +212,7 @@ Array latent_manifold(ImageVAE& model, std::size_t n) {
             z(i * n + j, 0) = static_cast<float>(normal_quantile((j + 0.5) / n));
             z(i * n + j, 1) = static_cast<float>(normal_quantile(1.0 - (i + 0.5) / n));
         }
-    return model.mean_image(model.decode(Tensor(z)));
+    return images->mean_image(Tensor(z), Batch{});
 }
 
 }  // namespace tapegrad::models::vae

@@ -7,8 +7,7 @@
 #include <vector>
 
 #include "models/data/text.hpp"
-#include "models/vae/image_vae.hpp"
-#include "models/vae/sentence_vae.hpp"
+#include "models/vae/model.hpp"
 
 namespace tapegrad::models::vae {
 
@@ -23,12 +22,18 @@ struct DecodeOptions {
     std::size_t max_length = 60; // tokens, </s> included
 };
 
-// One token sequence per row of z [B, Z], without <s>, ending before </s>.
-std::vector<std::vector<std::int64_t>> decode(SentenceVAE& model, const Array& z, const DecodeOptions& options);
+// One token sequence per row of z [B, Z], without <s>, ending before </s>; the
+// condition (source sentences of a translation model) has B rows or none. Runs the
+// model in evaluation mode without gradients.
+std::vector<std::vector<std::int64_t>> decode(LatentVariableModel& model, const Array& z, const DecodeOptions& options,
+                                              const Batch& condition = {});
 
-// The posterior means of the given sentences: [B, Z].
-Array encode_mean(SentenceVAE& model, const std::vector<data::Tokens>& sentences, const data::Vocabulary& vocab,
-                  std::size_t max_length);
+// The posterior means of a batch: [B, Z] (evaluation mode, no gradients).
+Array posterior_mean(LatentVariableModel& model, const Batch& batch);
+
+// The batch of sentences given as words (unknown words become <unk>), as the
+// sentence VAEs read them.
+Batch sentence_batch(const std::vector<data::Tokens>& sentences, const data::Vocabulary& vocab, std::size_t max_length);
 
 // Points on the line from a to b ([Z] each), endpoints included: [steps, Z].
 Array interpolate(const Array& a, const Array& b, std::size_t steps);
@@ -42,7 +47,7 @@ void save_image_grid(const std::string& path, const Array& images, std::size_t r
 
 // Decoder means for a grid of z over the unit square mapped through the inverse
 // normal CDF (Kingma & Welling 2014, fig. 4): only for a 2-D latent space. [n*n, D]
-Array latent_manifold(ImageVAE& model, std::size_t n);
+Array latent_manifold(LatentVariableModel& model, std::size_t n);
 
 // The inverse CDF of N(0, 1) (by bisection on erf: plenty fast for a figure).
 double normal_quantile(double p);

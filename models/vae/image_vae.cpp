@@ -1,3 +1,4 @@
+// The image VAE (image_vae.hpp).
 #include "models/vae/image_vae.hpp"
 
 #include <cmath>
@@ -16,6 +17,26 @@ Likelihood parse_likelihood(const std::string& name) {
     throw Error("unknown likelihood '" + name + "' (expected bernoulli or gaussian)");
 }
 
+nlohmann::json to_json(const ImageVAEConfig& c) {
+    return {{"input", c.input},
+            {"hidden", c.hidden},
+            {"latent", c.latent},
+            {"likelihood", c.likelihood == Likelihood::bernoulli ? "bernoulli" : "gaussian"},
+            {"sigma", c.sigma},
+            {"variational", c.variational}};
+}
+
+ImageVAEConfig image_config_from_json(const nlohmann::json& j) {
+    ImageVAEConfig c;
+    c.input = j.at("input");
+    c.hidden = j.at("hidden");
+    c.latent = j.at("latent");
+    c.likelihood = parse_likelihood(j.value("likelihood", std::string("bernoulli")));
+    c.sigma = j.value("sigma", 1.0f);
+    c.variational = j.value("variational", true);
+    return c;
+}
+
 ImageVAE::ImageVAE(const ImageVAEConfig& c)
     : config(c),
       encoder_hidden(c.input, c.hidden),
@@ -32,30 +53,22 @@ ImageVAE::ImageVAE(const ImageVAEConfig& c)
 }
 
 Normal ImageVAE::encode(const Tensor& x) const {
-    if (x.ndim() != 2 || x.value().shape()[1] != config.input)
-        throw Error("ImageVAE: images must be [B, " + std::to_string(config.input) + "], got " + shape_str(x.value().shape()));
+    if (x.ndim() != 2 || x.shape()[1] != config.input)
+        throw Error("ImageVAE: images must be [B, " + std::to_string(config.input) + "], got " + shape_str(x.shape()));
     const Tensor h = relu(encoder_hidden(x));  // [B, H]
     return Normal::from_logvar(to_mu(h), to_logvar(h));
 }
 
 Tensor ImageVAE::decode(const Tensor& z) const { return to_pixels(relu(decoder_hidden(z))); }
 
-ImageVAEOutput ImageVAE::forward(const Tensor& x) const {
-    ImageVAEOutput out;
-    out.posterior = encode(x);
-    out.z = config.variational ? out.posterior.rsample() : out.posterior.loc;
-    out.logits = decode(out.z);
-    return out;
-}
-
-Tensor ImageVAE::neg_log_likelihood(const Tensor& logits, const Tensor& x) const {
+Tensor ImageVAE::neg_log_likelihood_of(const Tensor& logits, const Tensor& x) const {
     if (config.likelihood == Likelihood::bernoulli)
         return sum(binary_cross_entropy_with_logits(logits, x, Reduction::none), -1);
     const Normal px(sigmoid(logits), Tensor(full(logits.shape(), config.sigma)));
     return -sum(px.log_prob(x), -1);
 }
 
-Tensor ImageVAE::total_neg_log_likelihood(const Tensor& logits, const Tensor& x) const {
+Tensor ImageVAE::total_neg_log_likelihood_of(const Tensor& logits, const Tensor& x) const {
     if (config.likelihood == Likelihood::bernoulli) return binary_cross_entropy_with_logits(logits, x, Reduction::sum);
     // -log N(x; m, s^2) summed = sum (x - m)^2 / (2 s^2) + n (log s + log(2 pi) / 2)
     const float n = static_cast<float>(x.size());
@@ -63,22 +76,16 @@ Tensor ImageVAE::total_neg_log_likelihood(const Tensor& logits, const Tensor& x)
     return mse_loss(sigmoid(logits), x, Reduction::sum) / (2.0f * config.sigma * config.sigma) + constant;
 }
 
-ELBO ImageVAE::loss(const Tensor& x, float beta, float free_bits) const {
-    const ImageVAEOutput out = forward(x);
-    const Tensor recon = total_neg_log_likelihood(out.logits, x);
-    if (!config.variational) {
-        // The autoencoder baseline: no KL term (reported as 0).
-        ELBO e;
-        e.recon = recon;
-        e.kl = Tensor(Array(0.0f));
-        e.batch = x.value().shape()[0];
-        e.beta = 0.0f;
-        e.loss = recon / static_cast<float>(e.batch);
-        return e;
-    }
-    return elbo(recon, out.posterior, Normal::standard(out.posterior.shape()), beta, free_bits);
+Tensor ImageVAE::neg_log_likelihood(const Batch& batch, const Tensor& z) const {
+    return neg_log_likelihood_of(decode(z), batch.x);
 }
 
-Array ImageVAE::mean_image(const Tensor& logits) const { return 1.0f / (1.0f + xt::exp(-logits.value())); }
+Tensor ImageVAE::total_neg_log_likelihood(const Batch& batch, const Tensor& z) const {
+    return total_neg_log_likelihood_of(decode(z), batch.x);
+}
+
+Array ImageVAE::mean_image(const Tensor& z, const Batch&) const {
+    return 1.0f / (1.0f + xt::exp(-decode(z).value()));
+}
 
 }  // namespace tapegrad::models::vae

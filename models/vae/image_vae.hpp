@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "models/vae/elbo.hpp"
+#include "models/vae/model.hpp"
 #include "nn/layers.hpp"
 
 namespace tapegrad::models::vae {
@@ -22,28 +22,29 @@ struct ImageVAEConfig {
     float sigma = 1.0f;       // Gaussian likelihood: the fixed standard deviation
     bool variational = true;  // false: plain autoencoder
 };
+nlohmann::json to_json(const ImageVAEConfig& c);
+ImageVAEConfig image_config_from_json(const nlohmann::json& j);
 
-struct ImageVAEOutput {
-    Tensor logits;               // [B, D]
-    nn::dist::Normal posterior;  // q(z|x), [B, Z]
-    Tensor z;                    // [B, Z]
-};
-
-class ImageVAE : public nn::Module {
+class ImageVAE : public LatentVariableModel, public ImageGenerator {
 public:
     explicit ImageVAE(const ImageVAEConfig& config);
 
     nn::dist::Normal encode(const Tensor& x) const;  // [B, D] -> q(z|x) [B, Z]
     Tensor decode(const Tensor& z) const;            // [..., Z] -> logits [..., D]
-    ImageVAEOutput forward(const Tensor& x) const;   // z = rsample (training) or q's sample in eval, too
-    // -log p(x|z) per example [B] (gradients flow), from decoder logits.
-    Tensor neg_log_likelihood(const Tensor& logits, const Tensor& x) const;
-    // The summed form used by training (fused where the likelihood allows).
-    Tensor total_neg_log_likelihood(const Tensor& logits, const Tensor& x) const;
-    // -ELBO of a batch with KL weight beta (and optional free bits).
-    ELBO loss(const Tensor& x, float beta = 1.0f, float free_bits = 0.0f) const;
-    // The decoder's mean image for logits: sigmoid (both likelihoods).
-    Array mean_image(const Tensor& logits) const;
+    // -log p(x|z) per example [B] from decoder logits, and its sum (fused where the
+    // likelihood allows).
+    Tensor neg_log_likelihood_of(const Tensor& logits, const Tensor& x) const;
+    Tensor total_neg_log_likelihood_of(const Tensor& logits, const Tensor& x) const;
+
+    // The model interface (model.hpp): the batch's images are batch.x.
+    std::size_t latent_size() const override { return config.latent; }
+    bool variational() const override { return config.variational; }
+    nn::dist::Normal posterior(const Batch& batch) const override { return encode(batch.x); }
+    Tensor neg_log_likelihood(const Batch& batch, const Tensor& z) const override;
+    Tensor total_neg_log_likelihood(const Batch& batch, const Tensor& z) const override;
+    nlohmann::json config_json() const override { return to_json(config); }
+    // The decoder's mean image sigmoid(logits), for both likelihoods.
+    Array mean_image(const Tensor& z, const Batch& condition) const override;
 
     ImageVAEConfig config;
     nn::Linear encoder_hidden, to_mu, to_logvar, decoder_hidden, to_pixels;

@@ -8,13 +8,17 @@
 //   to_vocab   [N, H] -> logits over the vocabulary on real (non-pad) positions only
 // The vocabulary projection and softmax cross-entropy are one fused op, so the
 // [N, V] logits exist once. Read docs/vae.md for the equations and their sources.
+//
+// Its parts are public members, and what the decoder reads at each step is a hook
+// (decoder_input): a new model derives from SentenceVAE to change it, e.g. feeding z
+// at every step (examples/05_z_every_step.cpp, docs/adding_a_model.md).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "models/data/text.hpp"
-#include "models/vae/elbo.hpp"
+#include "models/vae/model.hpp"
 #include "nn/layers.hpp"
 #include "nn/rnn.hpp"
 
@@ -31,15 +35,14 @@ struct SentenceVAEConfig {
     float word_dropout = 0.0f;      // decoder input tokens replaced by <unk> (training only)
     bool variational = true;        // false: the plain autoencoder baseline (z = mu, no KL)
 };
+nlohmann::json to_json(const SentenceVAEConfig& c);
+SentenceVAEConfig sentence_config_from_json(const nlohmann::json& j);
 
-// The decoder's recurrent state between steps (c is undefined for a GRU).
-struct DecoderState {
-    Tensor h, c;  // [L, B, H]
-};
-
-class SentenceVAE : public nn::Module {
+class SentenceVAE : public LatentVariableModel, public SequenceGenerator {
 public:
-    explicit SentenceVAE(const SentenceVAEConfig& config);
+    // decoder_input_size: the size of what decoder_input() gives the decoder at each
+    // step (0: the embedding's, config.embed).
+    explicit SentenceVAE(const SentenceVAEConfig& config, std::size_t decoder_input_size = 0);
 
     // q(z|x) for a batch: [B, Z]. `embedded` may pass embedding(batch.inputs) when
     // the caller has it already.
@@ -47,14 +50,23 @@ public:
     // -log p(target token | z, previous tokens) at every real position [N], ordered
     // sentence by sentence (sentence 0's tokens, then sentence 1's, ...).
     Tensor token_nll(const data::TextBatch& batch, const Tensor& z) const;
-    // The same summed over the batch (a scalar).
-    Tensor total_nll(const data::TextBatch& batch, const Tensor& z, const Tensor& embedded = Tensor()) const;
-    // -ELBO of a batch with KL weight beta (and optional free bits).
-    ELBO loss(const data::TextBatch& batch, float beta = 1.0f, float free_bits = 0.0f) const;
 
-    // Step-by-step decoding, for generation.
-    DecoderState initial_state(const Tensor& z) const;                       // z [B, Z]
-    Tensor step(const Indices& tokens, DecoderState& state) const;           // tokens [B] -> logits [B, V]
+    // The model interface (model.hpp): the batch's sentences are batch.text.
+    std::size_t latent_size() const override { return config.latent; }
+    bool variational() const override { return config.variational; }
+    nn::dist::Normal posterior(const Batch& batch) const override { return encode(batch.text); }
+    Tensor neg_log_likelihood(const Batch& batch, const Tensor& z) const override;        // [B]
+    Tensor total_neg_log_likelihood(const Batch& batch, const Tensor& z) const override;  // the fused loss, summed
+    // Encoder and decoder read the same embedded sentence: one lookup, and one [V, E]
+    // gradient instead of two. The same numbers as the interface's loss.
+    ELBO loss(const Batch& batch, float beta, float free_bits = 0.0f) const override;
+    nlohmann::json config_json() const override { return to_json(config); }
+
+    // Generation (SequenceGenerator): the decoder's state is its RNN state.
+    std::unique_ptr<DecoderState> start(const Tensor& z, const Batch& condition) const override;
+    Tensor step(const Indices& tokens, DecoderState& state) const override;
+    void select_rows(DecoderState& state, const std::vector<std::size_t>& rows) const override;
+    std::size_t vocabulary_size() const override { return config.vocab; }
 
     SentenceVAEConfig config;
     nn::Embedding embedding;
@@ -63,11 +75,18 @@ public:
     std::unique_ptr<nn::RNNBase> decoder;
     nn::Linear to_vocab;
 
+protected:
+    // What the decoder reads at every step: the embedded inputs [B, T, E] (after
+    // word and embedding dropout) and z [B, Z] -> [B, T, decoder_input_size]. By
+    // default the embeddings alone (z enters only through the initial state).
+    virtual Tensor decoder_input(const Tensor& embedded, const Tensor& z) const;
+
 private:
-    // [N, H] at real positions; `embedded` (embedding of batch.inputs) is reused
-    // when word dropout does not change the decoder's tokens.
+    struct RnnState;
+    // [N, H] at real positions; `embedded` (embedding of batch.inputs) is reused when
+    // word dropout does not change the decoder's tokens.
     Tensor decoder_hidden(const data::TextBatch& batch, const Tensor& z, const Tensor& embedded) const;
-    Indices flat_targets(const data::TextBatch& batch) const;                     // [N]
+    Tensor total_nll(const data::TextBatch& batch, const Tensor& z, const Tensor& embedded) const;
 };
 
 }  // namespace tapegrad::models::vae

@@ -1,6 +1,11 @@
 #include "models/vae/train.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +19,7 @@
 #include <sstream>
 
 #include "autograd/autograd.hpp"
+#include "models/vae/evaluate.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/npz.hpp"
 #include "nn/optim.hpp"
@@ -27,13 +33,18 @@ namespace fs = std::filesystem;
 namespace {
 
 std::atomic<bool> stop_requested{false};
-extern "C" void on_signal(int) { stop_requested = true; }
+std::atomic<int> stop_signal{0};
+extern "C" void on_signal(int s) {
+    stop_signal = s;
+    stop_requested = true;
+}
 
 // Installs the Ctrl-C handler for the loop's lifetime and restores the old one.
 class SignalScope {
 public:
     SignalScope() {
         stop_requested = false;
+        stop_signal = 0;
         old_int_ = std::signal(SIGINT, on_signal);
         old_term_ = std::signal(SIGTERM, on_signal);
     }
@@ -117,6 +128,7 @@ json options_json(const TrainOptions& o) {
     return {{"epochs", o.epochs},
             {"batch_size", o.batch_size},
             {"lr", o.lr},
+            {"lr_warmup", o.lr_warmup},
             {"clip_norm", o.clip_norm},
             {"kl_schedule", schedule_name(o.kl.kind)},
             {"kl_weight", o.kl.weight},
@@ -156,6 +168,54 @@ double TrainResult::median_step_ms() const {
     return v[v.size() / 2];
 }
 
+void check_run_folder(const std::string& run_dir, bool resume, bool overwrite) {
+    if (run_dir.empty()) return;
+    const fs::path dir = run_dir, ckpt = dir / "checkpoint.npz";
+    if (fs::exists(dir) && !fs::is_directory(dir)) throw Error("run folder " + run_dir + " is a file, not a folder");
+    if (resume && !fs::exists(ckpt)) throw Error("--resume: no checkpoint at " + ckpt.string());
+    if (!resume && !overwrite && fs::exists(ckpt))
+        throw Error(run_dir + " holds a run already (" + ckpt.string() +
+                    "): continue it with --resume, replace it with --overwrite, or pick another --run folder");
+}
+
+namespace {
+// An exclusive lock on a run folder for the life of a training (flock on
+// <run>/.lock): a second trainer of the same folder fails at once, naming the
+// process that holds it.
+class FolderLock {
+public:
+    explicit FolderLock(const fs::path& dir) {
+        const std::string path = (dir / ".lock").string();
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+        if (fd_ < 0) throw Error("cannot create " + path + ": " + std::strerror(errno));
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            char holder[32] = {};
+            const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
+            ::close(fd_);
+            throw Error("run folder " + dir.string() + " is in use by another training (process " +
+                        (n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : std::string("?")) + ")");
+        }
+        const std::string pid = std::to_string(::getpid());
+        if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) { /* the lock holds regardless */ }
+    }
+    ~FolderLock() {
+        ::flock(fd_, LOCK_UN);
+        ::close(fd_);
+    }
+    FolderLock(const FolderLock&) = delete;
+    FolderLock& operator=(const FolderLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+// Temporary files of checkpoints whose writing was cut short (a kill, a full disk).
+void remove_stale_temporaries(const fs::path& dir) {
+    for (const auto& entry : fs::directory_iterator(dir))
+        if (entry.path().filename().string().find(".tmp") != std::string::npos) fs::remove(entry.path());
+}
+}  // namespace
+
 json read_run_meta(const std::string& run_dir) {
     const std::string path = (fs::path(run_dir) / "checkpoint.npz").string();
     try {
@@ -165,18 +225,29 @@ json read_run_meta(const std::string& run_dir) {
     }
 }
 
-TrainResult train(TrainTask& task, const TrainOptions& o) {
-    if (!task.model || !task.plan || !task.loss) throw Error("train: the task needs a model, a plan and a loss");
-    nn::Module& model = *task.model;
+TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, const data::Dataset* valid,
+                  const RunRecord& record, const TrainOptions& o) {
+    if (train_data.size() == 0) throw Error("train: the training data has no examples");
+    if (o.batch_size == 0) throw Error("train: the batch size must be at least 1");
     nn::Adam optimizer(model.parameters(), {.lr = o.lr});
     // Without clipping, each parameter is updated during backward() as soon as its
     // gradient is complete (same numbers, far less memory); clipping needs them all.
-    const bool fused = o.clip_norm <= 0.0f;
-    if (fused) optimizer.update_during_backward();
+    const bool update_in_sweep = o.clip_norm <= 0.0f;
+    if (update_in_sweep) optimizer.update_during_backward();
     TrainResult result;
     const fs::path dir = o.run_dir;
     const fs::path ckpt = dir / "checkpoint.npz", metrics_path = dir / "metrics.jsonl";
-    if (!o.run_dir.empty()) fs::create_directories(dir);
+    check_run_folder(o.run_dir, o.resume, o.overwrite);
+    std::unique_ptr<FolderLock> lock;
+    if (!o.run_dir.empty()) {
+        fs::create_directories(dir);
+        lock = std::make_unique<FolderLock>(dir);
+        remove_stale_temporaries(dir);
+        if (!o.resume) {  // a fresh run (with --overwrite): nothing of an earlier run is kept
+            fs::remove(ckpt);
+            fs::remove(metrics_path);
+        }
+    }
 
     // Where to start: a fresh run, or the position a checkpoint recorded.
     long step = 0;
@@ -186,8 +257,8 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
     if (o.resume) {
         if (o.run_dir.empty() || !fs::exists(ckpt)) throw Error("--resume: no checkpoint at " + ckpt.string());
         const json meta = read_run_meta(o.run_dir);
-        if (meta.value("model", "") != task.name)
-            throw Error(ckpt.string() + " holds a " + meta.value("model", "?") + ", not a " + task.name);
+        if (meta.value("model", "") != record.model)
+            throw Error(ckpt.string() + " holds a run of model '" + meta.value("model", "?") + "', not of '" + record.model + "'");
         nn::load_checkpoint(ckpt.string(), model, &optimizer);
         const json& t = meta.at("train");
         step = t.at("step");
@@ -202,11 +273,14 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
     }
     std::ofstream metrics;
     if (!o.run_dir.empty()) metrics.open(metrics_path, o.resume ? std::ios::app : std::ios::trunc);
+    // The warm-up sets the learning rate of each update from the steps taken so far.
+    std::unique_ptr<nn::LinearWarmup> warmup;
+    if (o.lr_warmup > 0) warmup = std::make_unique<nn::LinearWarmup>(optimizer, o.lr_warmup, step);
 
     Running run;  // sums over the current epoch
     auto save = [&](std::size_t at_epoch, std::size_t at_batch) {
         if (o.run_dir.empty()) return;
-        json meta = {{"model", task.name}, {"config", task.config}};
+        json meta = {{"model", record.model}, {"config", record.config}};
         meta["train"] = {{"step", step},
                          {"epoch", at_epoch},
                          {"batch", at_batch},
@@ -231,7 +305,7 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
     model.train();
     for (; epoch < o.epochs; ++epoch, batch_at = 0) {
         // The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
-        const auto batches = task.plan(o.seed * 1000003ULL + epoch);
+        const auto batches = train_data.plan(o.batch_size, true, o.seed * 1000003ULL + epoch);
         run = Running();
         if (batch_at > 0 && !partial_epoch.is_null()) run.restore(partial_epoch);
         Running window;
@@ -239,18 +313,20 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
         for (std::size_t b = batch_at; b < batches.size(); ++b) {
             const float beta = o.kl.at(step);
             const auto t0 = Clock::now();
-            if (fused) optimizer.begin_step();
-            const ELBO e = task.loss(batches[b], beta);
+            if (update_in_sweep) optimizer.begin_step();
+            const ELBO e = model.loss(train_data.batch(batches[b]), beta, o.free_bits);
             e.loss.backward();
-            if (!fused) {
+            if (!update_in_sweep) {
                 nn::clip_grad_norm(optimizer.params(), o.clip_norm);
                 optimizer.step();
                 optimizer.zero_grad();
             }
+            if (warmup) warmup->step();
             const double ms = 1e3 * seconds_since(t0);
             ++step;
             result.step_ms.push_back(ms);
-            const std::size_t items = task.items ? task.items(batches[b]) : batches[b].size();
+            std::size_t items = 0;
+            for (auto r : batches[b]) items += train_data.items(r);
             run.add(e, ms, items);
             window.add(e, ms, items);
             if (!std::isfinite(e.loss.item())) {
@@ -265,7 +341,7 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
             if (o.log_every && step % static_cast<long>(o.log_every) == 0) {
                 json line = {{"type", "step"}, {"step", step}, {"epoch", epoch + 1}, {"kl_weight", beta},
                              {"ms_per_step", window.ms / window.steps},
-                             {task.item_name + "_per_s", 1e3 * window.items / std::max(1e-9, window.ms)}};
+                             {train_data.item_name() + "_per_s", 1e3 * window.items / std::max(1e-9, window.ms)}};
                 line.update(w);
                 if (metrics.is_open()) metrics << line.dump() << '\n' << std::flush;
                 if (!bar.active())
@@ -278,6 +354,7 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
             const bool steps_done = o.max_steps > 0 && step >= o.max_steps;
             if (stop_requested || budget || steps_done) {
                 result.interrupted = stop_requested;
+                result.signal = stop_signal;
                 result.stopped_early = !stop_requested;
                 if (b + 1 < batches.size()) {  // mid-epoch: save the position and leave
                     bar.finish();
@@ -289,17 +366,21 @@ TrainResult train(TrainTask& task, const TrainOptions& o) {
             }
         }
         bar.finish();
-        json record = {{"type", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"kl_weight", o.kl.at(step)},
-                       {"train", run.summary()}, {"wall_s", seconds_since(epoch_start)}};
-        if (o.validate && task.validate) record["valid"] = task.validate();
-        result.history.push_back(record);
-        if (metrics.is_open()) metrics << record.dump() << '\n' << std::flush;
+        json epoch_record = {{"type", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"kl_weight", o.kl.at(step)},
+                             {"train", run.summary()}, {"wall_s", seconds_since(epoch_start)}};
+        if (o.validate && valid) {
+            const Metrics m = evaluate(model, *valid);
+            epoch_record["valid"] = {{"nll", m.nll}, {"kl", m.kl}, {"neg_elbo", m.neg_elbo()}};
+            if (valid->item_name() == "tokens") epoch_record["valid"]["ppl_elbo"] = m.ppl_elbo();
+        }
+        result.history.push_back(epoch_record);
+        if (metrics.is_open()) metrics << epoch_record.dump() << '\n' << std::flush;
         std::ostringstream line;
         line << std::fixed << std::setprecision(3) << "epoch " << epoch + 1 << "/" << o.epochs << " (step " << step
-             << "): train nll " << double(record["train"]["recon"]) << " kl " << double(record["train"]["kl"]);
-        if (record.contains("valid") && record["valid"].contains("nll"))
-            line << " | valid nll " << double(record["valid"]["nll"]) << " kl " << double(record["valid"]["kl"]) << " -elbo "
-                 << double(record["valid"]["neg_elbo"]);
+             << "): train nll " << double(epoch_record["train"]["recon"]) << " kl " << double(epoch_record["train"]["kl"]);
+        if (epoch_record.contains("valid"))
+            line << " | valid nll " << double(epoch_record["valid"]["nll"]) << " kl " << double(epoch_record["valid"]["kl"])
+                 << " -elbo " << double(epoch_record["valid"]["neg_elbo"]);
         std::cerr << line.str() << "  [" << clock_text(seconds_since(epoch_start)) << "]\n";
         save(epoch + 1, 0);
         if (result.interrupted || result.stopped_early) {

@@ -1,7 +1,8 @@
-// The training loop both VAEs share: Adam on the ELBO with a KL schedule, a
-// checkpoint after every epoch and on Ctrl-C, exact resumption (a resumed run gives
-// the numbers of an uninterrupted one), a time budget, metrics as JSON lines, and a
-// progress bar on a terminal (plain log lines otherwise).
+// The training loop every model shares (model.hpp): Adam on the ELBO with a KL
+// schedule, free bits, optional warm-up and clipping, a checkpoint after every epoch
+// and on Ctrl-C, exact resumption (a resumed run gives the numbers of an
+// uninterrupted one), a time budget, metrics as JSON lines, and a progress bar on a
+// terminal (plain log lines otherwise).
 #pragma once
 
 #include <functional>
@@ -10,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/data/dataset.hpp"
 #include "models/vae/annealing.hpp"
-#include "models/vae/elbo.hpp"
-#include "nn/module.hpp"
+#include "models/vae/model.hpp"
 
 namespace tapegrad::models::vae {
 
@@ -22,37 +23,32 @@ struct TrainOptions {
     double time_budget_s = 0.0;  // stop when training has taken this long (0: no limit), with a checkpoint
     std::size_t batch_size = 32;
     float lr = 1e-3f;
+    long lr_warmup = 0;          // linear learning-rate warm-up over this many steps (0: off; nn::LinearWarmup)
     float clip_norm = 0.0f;      // clip the global gradient norm (0: off)
     KLSchedule kl;
-    float free_bits = 0.0f;
+    float free_bits = 0.0f;      // per latent dimension, nats (elbo.hpp)
     std::uint64_t seed = 1;
     std::size_t log_every = 100;  // a metrics line every N steps
     std::string run_dir;          // checkpoint.npz and metrics.jsonl go here ("" keeps nothing)
     bool resume = false;          // continue from run_dir/checkpoint.npz
+    bool overwrite = false;       // start afresh in a run_dir that holds a checkpoint (else refused)
     bool progress = true;         // a progress bar when stderr is a terminal
     bool validate = true;         // evaluate on held-out data after each epoch
 };
 
-// What the loop needs to know about a model and its data.
-struct TrainTask {
-    nn::Module* model = nullptr;
-    std::string name;       // "sentence_vae", "image_vae": recorded in checkpoints
-    nlohmann::json config;  // the model's configuration (and vocabulary), recorded in checkpoints
-    // The batches (row indices) of an epoch, shuffled with the given seed.
-    std::function<std::vector<std::vector<std::size_t>>(std::uint64_t seed)> plan;
-    // The ELBO of a batch in training mode, with KL weight beta.
-    std::function<ELBO(const std::vector<std::size_t>& rows, float beta)> loss;
-    // Items a batch counts for throughput (sentences' target tokens, or images).
-    std::function<std::size_t(const std::vector<std::size_t>& rows)> items;
-    std::string item_name = "examples";
-    // Held-out metrics after an epoch (empty json: none).
-    std::function<nlohmann::json()> validate;
+// What a checkpoint records besides the weights: the model's registered name and
+// everything needed to rebuild it and its data (its configuration, the vocabulary,
+// the data set). Every tapegrad-vae subcommand rebuilds the model from it.
+struct RunRecord {
+    std::string model;      // the registered name (registry.hpp), e.g. "text"
+    nlohmann::json config;  // the model's configuration and its data's description
 };
 
 struct TrainResult {
     long steps = 0;
     double epochs = 0.0;         // completed, fractional
-    bool interrupted = false;    // Ctrl-C
+    bool interrupted = false;    // Ctrl-C or SIGTERM
+    int signal = 0;              // which (SIGINT, SIGTERM), when interrupted
     bool stopped_early = false;  // max_steps or the time budget
     nlohmann::json history = nlohmann::json::array();  // one record per finished epoch
     std::vector<double> step_ms; // forward + backward + update, per step of this process
@@ -60,7 +56,16 @@ struct TrainResult {
     double median_step_ms() const;
 };
 
-TrainResult train(TrainTask& task, const TrainOptions& options);
+// Trains `model` on `train` (epochs planned by the data set), evaluating on `valid`
+// (if given) after every epoch. With options.resume the run continues from
+// options.run_dir's checkpoint, which must hold the same model (record.model).
+TrainResult train(LatentVariableModel& model, const data::Dataset& train, const data::Dataset* valid,
+                  const RunRecord& record, const TrainOptions& options);
+
+// Refuses a run folder train() could not use: a path that is a file; a folder with a
+// checkpoint when neither resume nor overwrite is asked; no checkpoint to resume.
+// train() checks this itself; a program may call it before loading its data.
+void check_run_folder(const std::string& run_dir, bool resume, bool overwrite);
 
 // The checkpoint's metadata record (JSON) of a run directory, or throws.
 nlohmann::json read_run_meta(const std::string& run_dir);

@@ -8,7 +8,8 @@
 #include "models/vae/annealing.hpp"
 #include "models/vae/evaluate.hpp"
 #include "models/vae/generate.hpp"
-#include "models/vae/tasks.hpp"
+#include "models/vae/image_vae.hpp"
+#include "models/vae/sentence_vae.hpp"
 #include "models/vae/train.hpp"
 #include "nn/nn.hpp"
 #include "tests/support/check.hpp"
@@ -39,13 +40,21 @@ std::vector<data::Tokens> toy_corpus(std::size_t n, std::uint64_t seed) {
 
 struct ToyText {
     data::Vocabulary vocab;
-    data::SentenceDataset set;
-    explicit ToyText(std::size_t n = 40, std::uint64_t seed = 1) {
+    data::TextDataset set;
+    explicit ToyText(std::size_t n = 40, std::uint64_t seed = 1) : set(data::SentenceDataset()) {
         const auto c = toy_corpus(n, seed);
         vocab = data::Vocabulary::build(c, 1);
-        set = data::SentenceDataset(c, vocab, 12);
+        set.sentences = data::SentenceDataset(c, vocab, 12);
     }
 };
+
+// An image batch of given pixels.
+data::Batch images(const Array& x) {
+    data::Batch b;
+    b.x = Tensor(x);
+    b.rows.resize(x.shape()[0]);
+    return b;
+}
 
 SentenceVAEConfig tiny_text(std::size_t vocab, Cell cell = Cell::gru) {
     SentenceVAEConfig c;
@@ -124,7 +133,7 @@ TEST_CASE("ImageVAE: gradients of the whole -ELBO by finite differences (Bernoul
         ImageVAEConfig c = tiny_image();
         c.likelihood = lk;
         ImageVAE vae(c);
-        const Tensor x(random_array({4, 12}, 300, 0.0f, 1.0f));
+        const data::Batch x = images(random_array({4, 12}, 300, 0.0f, 1.0f));
         check_module_gradients(vae, [&] {
             autograd::SeedScope same_noise(7);
             return vae.loss(x, 0.7f).loss;
@@ -134,7 +143,7 @@ TEST_CASE("ImageVAE: gradients of the whole -ELBO by finite differences (Bernoul
 
 TEST_CASE("SentenceVAE: gradients of the whole -ELBO by finite differences (GRU and LSTM, dropouts on)") {
     ToyText toy(12);
-    const data::TextBatch b = toy.set.batch(first(5));
+    const data::Batch b = toy.set.batch(first(5));
     for (Cell cell : {Cell::gru, Cell::lstm}) {
         autograd::manual_seed(11);
         SentenceVAE vae(tiny_text(toy.vocab.size(), cell));
@@ -161,13 +170,21 @@ TEST_CASE("SentenceVAE: token NLLs sum to the total, and padding changes nothing
     SentenceVAE vae(tiny_text(toy.vocab.size()));
     vae.eval();
     autograd::NoGradGuard no_grad;
-    const data::TextBatch b = toy.set.batch(first(6));
+    const data::Batch batch = toy.set.batch(first(6));
+    const data::TextBatch& b = batch.text;
     const Tensor z(random_array({6, 3}, 301));
     const Array tokens = vae.token_nll(b, z).value();
     CHECK(tokens.size() == b.tokens());
-    CHECK(xt::sum(tokens)() == doctest::Approx(vae.total_nll(b, z).item()).epsilon(1e-5));
+    CHECK(xt::sum(tokens)() == doctest::Approx(vae.total_neg_log_likelihood(batch, z).item()).epsilon(1e-5));
+    // Per sentence: the sums of each sentence's tokens.
+    const Array per_sentence = vae.neg_log_likelihood(batch, z).value();
+    CHECK(per_sentence.size() == 6);
+    CHECK(xt::sum(per_sentence)() == doctest::Approx(xt::sum(tokens)()).epsilon(1e-5));
+    double first_sentence = 0;
+    for (std::size_t k = 0; k < b.lengths[0]; ++k) first_sentence += tokens(k);
+    CHECK(per_sentence(0) == doctest::Approx(first_sentence).epsilon(1e-5));
     // The same sentence alone (no padding) gets the same per-token NLL.
-    const data::TextBatch one = toy.set.batch({0});
+    const data::TextBatch one = toy.set.batch({0}).text;
     const Array alone = vae.token_nll(one, Tensor(Array(xt::view(z.value(), xt::range(0, 1), xt::all())))).value();
     for (std::size_t k = 0; k < alone.size(); ++k) CHECK(alone(k) == doctest::Approx(tokens(k)).epsilon(1e-5));
 }
@@ -181,7 +198,7 @@ TEST_CASE("SentenceVAE: a tiny model overfits one batch") {
     c.hidden = 24;
     SentenceVAE vae(c);
     nn::Adam adam(vae.parameters(), {.lr = 3e-2f});
-    const data::TextBatch b = toy.set.batch(first(8));
+    const data::Batch b = toy.set.batch(first(8));
     const float start = vae.loss(b, 0.0f).recon_per_example();
     autograd::Tape::current().clear();
     for (int i = 0; i < 250; ++i) {
@@ -207,7 +224,7 @@ TEST_CASE("ImageVAE: a tiny model overfits one batch; the autoencoder baseline h
         nn::Adam adam(vae.parameters(), {.lr = 1e-2f});
         Array xb = random_array({8, 12}, 302, 0.0f, 1.0f);
         xb = xt::where(xb > 0.5f, 1.0f, 0.0f);  // binary pixels: the likelihood can go to 0
-        const Tensor x(xb);
+        const data::Batch x = images(xb);
         const double start = vae.loss(x, 0.0f).recon_per_example();
         autograd::Tape::current().clear();
         for (int i = 0; i < 400; ++i) {
@@ -237,8 +254,9 @@ TEST_CASE("train: a short run lowers the loss, writes metrics and a checkpoint")
     o.log_every = 4;
     o.progress = false;
     o.run_dir = scratch("short").string();
-    TrainTask task = sentence_task(vae, toy.vocab, toy.set, &toy.set, o.batch_size);
-    const TrainResult r = train(task, o);
+    nlohmann::json config = vae.config_json();
+    config["data"] = {{"vocabulary", toy.vocab.words()}};
+    const TrainResult r = train(vae, toy.set, &toy.set, {"text", config}, o);
     CHECK(r.steps == 32);
     REQUIRE(r.history.size() == 4);
     const double first_loss = r.history[0]["train"]["neg_elbo"], last_loss = r.history[3]["train"]["neg_elbo"];
@@ -250,26 +268,30 @@ TEST_CASE("train: a short run lowers the loss, writes metrics and a checkpoint")
     for (std::string l; std::getline(metrics, l);) ++lines;
     CHECK(lines == 8 + 4);  // a step line every 4 steps, an epoch line per epoch
     const auto meta = read_run_meta(o.run_dir);
-    CHECK(meta["model"] == "sentence_vae");
-    CHECK(meta["config"]["vocabulary"].size() == toy.vocab.size());
+    CHECK(meta["model"] == "text");
+    CHECK(meta["config"]["data"]["vocabulary"].size() == toy.vocab.size());
 }
 
 namespace {
+// A sentence VAE that calls on_step before each training step's loss.
+class Counting : public SentenceVAE {
+public:
+    Counting(const SentenceVAEConfig& c, std::function<void(std::size_t)> f) : SentenceVAE(c), on_step(std::move(f)) {}
+    ELBO loss(const data::Batch& b, float beta, float free_bits) const override {
+        if (on_step) on_step(++steps);
+        return SentenceVAE::loss(b, beta, free_bits);
+    }
+    std::function<void(std::size_t)> on_step;
+    mutable std::size_t steps = 0;
+};
+
 // Trains a fresh tiny model under `o`; returns its parameters (and its history).
 std::vector<Array> run_text(const ToyText& toy, TrainOptions o, std::uint64_t init_seed,
                             const std::function<void(std::size_t)>& on_step = {}, nlohmann::json* history = nullptr) {
     autograd::manual_seed(init_seed);
-    SentenceVAE vae(tiny_text(toy.vocab.size()));
-    TrainTask task = sentence_task(vae, toy.vocab, toy.set, &toy.set, o.batch_size);
-    if (on_step) {
-        auto loss = task.loss;
-        std::size_t count = 0;
-        task.loss = [loss, on_step, &count](const std::vector<std::size_t>& rows, float beta) {
-            on_step(++count);
-            return loss(rows, beta);
-        };
-    }
-    const TrainResult r = train(task, o);
+    Counting vae(tiny_text(toy.vocab.size()), on_step);
+    if (!o.resume) o.overwrite = true;
+    const TrainResult r = train(vae, toy.set, &toy.set, {"text", vae.config_json()}, o);
     if (history) *history = r.history;
     std::vector<Array> out;
     for (auto& p : vae.parameters()) out.push_back(p.value());
@@ -334,9 +356,10 @@ TEST_CASE("train: resuming a run of another model is refused") {
     set.rows = 3;
     set.cols = 4;
     set.pixels.assign(48, 100);
-    TrainTask t = image_task(img, set, nullptr, data::Binarize::none, 2);
+    const data::ImageDataset images_set(set);
     o.resume = true;
-    CHECK_THROWS_WITH_AS(train(t, o), doctest::Contains("holds a sentence_vae, not a image_vae"), Error);
+    CHECK_THROWS_WITH_AS(train(img, images_set, nullptr, {"image", img.config_json()}, o),
+                         doctest::Contains("holds a run of model 'text', not of 'image'"), Error);
 }
 
 TEST_CASE("mutual_information and active units: 0 when q ignores x, log N when q tells examples apart") {
@@ -357,10 +380,10 @@ TEST_CASE("evaluation: the IW estimate is at most the 1-sample -ELBO, perplexity
     ToyText toy(30);
     autograd::manual_seed(16);
     SentenceVAE vae(tiny_text(toy.vocab.size()));
-    const TextMetrics m = evaluate(vae, toy.set, 8);
-    CHECK(m.sentences == 30);
-    CHECK(m.tokens == toy.set.tokens());
-    CHECK(m.ppl_elbo() == doctest::Approx(std::exp((m.nll + m.kl) * 30 / m.tokens)));
+    const Metrics m = evaluate(vae, toy.set, 8);
+    CHECK(m.examples == 30);
+    CHECK(m.items == toy.set.sentences.tokens());
+    CHECK(m.ppl_elbo() == doctest::Approx(std::exp((m.nll + m.kl) * 30 / m.items)));
     CHECK(evaluate(vae, toy.set, 8).nll == m.nll);  // seeded: evaluation is repeatable
     const ImportanceWeighted iw = importance_weighted_nll(vae, toy.set, 10, 50);
     CHECK(iw.examples == 10);
