@@ -348,7 +348,12 @@ int train_command(TrainArgs& a, const ModelType& type) {
     Data d = load_data(type.data, config["data"], true, o.seed);
     if (d.train->size() == 0) throw Error("the training split has no examples: nothing to train on");
     if (type.data == DataKind::text) config["vocab"] = d.vocab.size();
-    else config["input"] = dynamic_cast<const data::ImageDataset&>(*d.train).images.pixels_per_image();
+    else {
+        const data::ImageSet& set = dynamic_cast<const data::ImageDataset&>(*d.train).images;
+        config["input"] = set.pixels_per_image();
+        config["data"]["rows"] = set.rows;
+        config["data"]["cols"] = set.cols;
+    }
     std::cout << "data: " << config["data"]["folder"].get<std::string>() << ": training " << d.train->describe() << "\n";
     autograd::manual_seed(o.seed);
     const std::unique_ptr<LatentVariableModel> model = type.build(config);
@@ -460,6 +465,7 @@ int sample_command(const GenerateArgs& a) {
     const json& config = r.meta["config"];
     data::Batch condition;
     std::size_t count = a.n_given ? a.n : 64, columns = 8;
+    const std::size_t rows = config["data"].value("rows", std::size_t{28}), cols = config["data"].value("cols", std::size_t{28});
     if (config.contains("classes")) {  // a conditional model: one row per class
         const std::size_t classes = config["classes"], per = a.n_given ? a.n : 10;
         condition = class_rows(classes, per);
@@ -467,12 +473,12 @@ int sample_command(const GenerateArgs& a) {
         columns = per;
     }
     const Array z = prior_samples(count, r.model->latent_size());
-    save_image_grid(path, images->mean_image(autograd::Tensor(z), condition), images->image_rows(), images->image_cols(), columns);
+    save_image_grid(path, images->mean_image(autograd::Tensor(z), condition), rows, cols, columns);
     std::cout << count << " samples from the prior" << (config.contains("classes") ? ", one row per class" : "") << ": "
               << path << '\n';
     if (r.model->latent_size() == 2 && !config.contains("classes")) {
         const std::string mpath = a.run_dir + "/manifold.png";
-        save_image_grid(mpath, latent_manifold(*r.model, 20), images->image_rows(), images->image_cols(), 20);
+        save_image_grid(mpath, latent_manifold(*r.model, 20), rows, cols, 20);
         std::cout << "latent manifold: " << mpath << '\n';
     }
     return 0;
@@ -532,7 +538,8 @@ int reconstruct_command(const GenerateArgs& a) {
     autograd::NoGradGuard no_grad;
     const Array both = xt::concatenate(xt::xtuple(batch.x.value(), recon), 0);
     const std::string path = a.out_png.empty() ? a.run_dir + "/reconstructions.png" : a.out_png;
-    save_image_grid(path, both, images->image_rows(), images->image_cols(), count);
+    const json& dc = r.meta["config"]["data"];
+    save_image_grid(path, both, dc.value("rows", std::size_t{28}), dc.value("cols", std::size_t{28}), count);
     std::cout << "originals (top row) and reconstructions (bottom row): " << path << '\n';
     return 0;
 }

@@ -78,9 +78,6 @@ class ImageGenerator {
 public:
     virtual ~ImageGenerator() = default;
     virtual Array mean_image(const Tensor& z, const Batch& condition) const = 0;
-    // Rows and columns of one image, for grids.
-    virtual std::size_t image_rows() const { return 28; }
-    virtual std::size_t image_cols() const { return 28; }
 };
 
 }  // namespace tapegrad::models::vae
