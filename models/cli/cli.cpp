@@ -390,6 +390,16 @@ int eval_command(const EvalArgs& a) {
     const std::string unit = set.item_name() == "tokens" ? "sentence" : "example";
     const bool tokens = set.item_name() == "tokens";
     std::cout << std::fixed << std::setprecision(2);
+    const json& trained = r.meta.at("train");
+    KLSchedule kl;
+    const json& opts = trained.at("options");
+    kl.kind = parse_schedule(opts.value("kl_schedule", std::string("logistic")));
+    kl.weight = opts.value("kl_weight", 1.0f), kl.k = opts.value("kl_k", 0.0025f), kl.x0 = opts.value("kl_x0", 2500L);
+    kl.warmup = opts.value("kl_warmup", 10000L), kl.cycle = opts.value("kl_cycle", 10000L), kl.ratio = opts.value("kl_ratio", 0.5f);
+    const long steps = trained.value("step", 0L);
+    std::cout << "run " << r.dir << ": " << steps << " training steps; KL weight at the last step " << std::setprecision(3)
+              << kl.at(steps > 0 ? steps - 1 : 0) << std::setprecision(2) << " (" << kl.describe()
+              << "). Every number below is unweighted: beta = 1, no free bits.\n";
     std::cout << "model " << r.type->name << ", " << a.split << " split: " << set.describe()
               << (tokens ? " (target tokens: words + </s>; <s> not counted)" : "") << "\n";
     std::cout << "  NLL  -log p(x|z), 1 z sample     " << std::setw(8) << m.nll << " nats/" << unit << "\n";
