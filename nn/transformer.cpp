@@ -113,6 +113,42 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
     return out;
 }
 
+void KeyValueCache::select_rows(const Indices& rows) {
+    if (!k.defined()) return;
+    k = gather(k, rows);
+    v = gather(v, rows);
+}
+
+Tensor MultiheadAttention::self_attention_step(const Tensor& x, KeyValueCache& cache) const {
+    const std::size_t E = embed_dim;
+    if (x.ndim() != 3 || x.shape()[1] != 1 || x.shape()[2] != E)
+        throw Error("MultiheadAttention::self_attention_step: the next position must be [B, 1, " + std::to_string(E) +
+                    "], got " + shape_str(x.shape()));
+    const Tensor qkv = linear(x, in_proj_weight, in_proj_bias);  // [B, 1, 3E]
+    const Tensor k = split_heads(features(qkv, E, 2 * E), num_heads), v = split_heads(features(qkv, 2 * E, 3 * E), num_heads);
+    cache.k = cache.k.defined() ? concat({cache.k, k}, 2) : k;  // [B, H, t + 1, E/H]
+    cache.v = cache.v.defined() ? concat({cache.v, v}, 2) : v;
+    const Attention att = scaled_dot_product_attention(split_heads(features(qkv, 0, E), num_heads), cache.k, cache.v);
+    return out_proj(merge_heads(att.output));
+}
+
+KeyValueCache MultiheadAttention::project_memory(const Tensor& memory) const {
+    const std::size_t E = embed_dim;
+    const Tensor kv = linear(memory, rows(in_proj_weight, E, 3 * E), rows(in_proj_bias, E, 3 * E));
+    return {split_heads(features(kv, 0, E), num_heads), split_heads(features(kv, E, 2 * E), num_heads)};
+}
+
+Tensor MultiheadAttention::attend_to(const Tensor& query, const KeyValueCache& memory, const Tensor& key_padding_mask) const {
+    const std::size_t E = embed_dim;
+    const Tensor q = linear(query, rows(in_proj_weight, 0, E), rows(in_proj_bias, 0, E));
+    Tensor mask;
+    if (key_padding_mask.defined())
+        mask = reshape(key_padding_mask, {key_padding_mask.shape()[0], 1, 1, key_padding_mask.shape()[1]});
+    const Attention att = scaled_dot_product_attention(split_heads(q, num_heads), memory.k, memory.v, mask,
+                                                       is_training() ? dropout : 0.0f);
+    return out_proj(merge_heads(att.output));
+}
+
 // ---------------------------------------------------------------- the layers
 
 namespace {
@@ -208,6 +244,18 @@ Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory,
     return norm3(x + feed_forward_block(x));
 }
 
+Tensor TransformerDecoderLayer::step(const Tensor& x0, DecoderLayerCache& cache, const Tensor& memory_padding) const {
+    Tensor x = x0;
+    if (options.norm_first) {
+        x = x + self_attn.self_attention_step(norm1(x), cache.self);
+        x = x + multihead_attn.attend_to(norm2(x), cache.memory, memory_padding);
+        return x + feed_forward_block(norm3(x));
+    }
+    x = norm1(x + self_attn.self_attention_step(x, cache.self));
+    x = norm2(x + multihead_attn.attend_to(x, cache.memory, memory_padding));
+    return norm3(x + feed_forward_block(x));
+}
+
 // ---------------------------------------------------------------- the stacks
 
 namespace {
@@ -262,6 +310,21 @@ Tensor TransformerDecoder::forward(const Tensor& tgt, const Tensor& memory, cons
                                    const Tensor& tgt_padding, const Tensor& memory_padding) const {
     Tensor x = tgt;
     for (const auto& layer : layers) x = layer->forward(x, memory, tgt_mask, tgt_padding, memory_padding);
+    return norm ? norm->forward(x) : x;
+}
+
+std::vector<DecoderLayerCache> TransformerDecoder::start(const Tensor& memory) const {
+    std::vector<DecoderLayerCache> caches(layers.size());
+    for (std::size_t l = 0; l < layers.size(); ++l) caches[l].memory = layers[l]->multihead_attn.project_memory(memory);
+    return caches;
+}
+
+Tensor TransformerDecoder::step(const Tensor& x0, std::vector<DecoderLayerCache>& caches, const Tensor& memory_padding) const {
+    if (caches.size() != layers.size())
+        throw Error("TransformerDecoder::step: " + std::to_string(caches.size()) + " caches for " +
+                    std::to_string(layers.size()) + " layers (make them with start())");
+    Tensor x = x0;
+    for (std::size_t l = 0; l < layers.size(); ++l) x = layers[l]->step(x, caches[l], memory_padding);
     return norm ? norm->forward(x) : x;
 }
 

@@ -36,6 +36,15 @@ struct AttentionOutput {
     Tensor weights;  // [B, Lq, Lk], averaged over the heads (only with need_weights)
 };
 
+// The keys and values of the positions attended to so far, per head, for decoding
+// one position at a time: [B, H, t, E/H] each (undefined before the first step).
+struct KeyValueCache {
+    Tensor k, v;
+    std::size_t length() const { return k.defined() ? k.shape()[2] : 0; }
+    // Keeps rows `rows` of the batch, in that order (beam search).
+    void select_rows(const Indices& rows);
+};
+
 // Multi-head attention: q, k, v = query W_q^T + b_q, key W_k^T + b_k, value W_v^T + b_v,
 // split into heads of E / H features; each head attends (scaled dot product, dropout
 // on the weights in training mode); the heads side by side go through out_proj.
@@ -46,6 +55,16 @@ public:
     // query [B, Lq, E], key and value [B, Lk, E] (the same tensor for self-attention).
     AttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& attn_mask = {},
                             const Tensor& key_padding_mask = {}, bool need_weights = false) const;
+
+    // Decoding one position at a time. Self-attention: x [B, 1, E] is the next
+    // position; its key and value join `cache`, and it attends to every position so
+    // far (causal by construction). The same numbers as forward() on the whole
+    // prefix with a causal mask, at the cost of one position.
+    Tensor self_attention_step(const Tensor& x, KeyValueCache& cache) const;
+    // Cross-attention to a fixed memory: its keys and values, projected once ...
+    KeyValueCache project_memory(const Tensor& memory) const;
+    // ... and attended to by queries [B, Lq, E] (a padding mask as in forward()).
+    Tensor attend_to(const Tensor& query, const KeyValueCache& memory, const Tensor& key_padding_mask = {}) const;
 
     std::size_t embed_dim, num_heads;
     float dropout;
@@ -88,11 +107,20 @@ private:
 // Self-attention, cross-attention to `memory`, then the feed-forward block:
 //   post-LN: x = norm1(x + SA(x));  x = norm2(x + CA(x, memory));  x = norm3(x + FF(x))
 //   pre-LN:  x = x + SA(norm1(x));  x = x + CA(norm2(x), memory);  x = x + FF(norm3(x))
+// What a decoder layer keeps between positions when decoding one at a time: its
+// self-attention's keys and values so far, and the memory's, projected once.
+struct DecoderLayerCache {
+    KeyValueCache self, memory;
+};
+
 class TransformerDecoderLayer : public Module {
 public:
     explicit TransformerDecoderLayer(const TransformerLayerOptions& options);
     Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {},
                    const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {}) const;
+    // One position x [B, 1, D] (evaluation mode: no dropout); cache.memory must hold
+    // multihead_attn.project_memory(memory).
+    Tensor step(const Tensor& x, DecoderLayerCache& cache, const Tensor& memory_key_padding_mask = {}) const;
 
     TransformerLayerOptions options;
     MultiheadAttention self_attn, multihead_attn;
@@ -123,6 +151,12 @@ public:
                        bool independent_init = false);
     Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {},
                    const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {}) const;
+    // Decoding one position at a time (the key/value caches of docs/transformer.md):
+    // start() projects the memory once per layer; step() takes the next position
+    // [B, 1, D] and gives its output [B, 1, D], the same as forward() on the whole
+    // prefix with a causal mask gives at the last position.
+    std::vector<DecoderLayerCache> start(const Tensor& memory) const;
+    Tensor step(const Tensor& x, std::vector<DecoderLayerCache>& caches, const Tensor& memory_key_padding_mask = {}) const;
     std::vector<std::unique_ptr<TransformerDecoderLayer>> layers;
     std::unique_ptr<LayerNorm> norm;
 };

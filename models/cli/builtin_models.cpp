@@ -11,6 +11,7 @@
 #include "models/vae/conditional_vae.hpp"
 #include "models/vae/image_vae.hpp"
 #include "models/vae/sentence_vae.hpp"
+#include "models/vae/transformer_vae.hpp"
 
 namespace tapegrad::models::cli {
 
@@ -113,6 +114,49 @@ ModelType conditional_model() {
     return t;
 }
 
+ModelType transformer_model() {
+    ModelType t;
+    t.name = "transformer";
+    t.description = "a Transformer sentence VAE: pre-LN encoder, mean pooling, z as one memory slot of the decoder";
+    t.data = DataKind::text;
+    t.defaults = [](TrainOptions& o) {  // the PyTorch reference's (bench/reference/transformer_vae.py)
+        o.batch_size = 32;
+        o.lr = 5e-4f;
+        o.lr_warmup = 1000;
+        o.clip_norm = 1.0f;
+        o.kl.kind = KLSchedule::Kind::logistic;
+    };
+    t.add_flags = [](CLI::App& cmd) -> std::function<json()> {
+        auto c = std::make_shared<TransformerVAEConfig>();
+        auto autoencoder = std::make_shared<bool>(false);
+        cmd.add_option("--d-model", c->d_model, "model width")->check(count_at_least(1))->capture_default_str();
+        cmd.add_option("--heads", c->heads, "attention heads (must divide --d-model)")->check(count_at_least(1))->capture_default_str();
+        cmd.add_option("--ff", c->ff, "feed-forward inner size")->check(count_at_least(1))->capture_default_str();
+        cmd.add_option("--layers", c->layers, "layers in the encoder and in the decoder")->check(count_at_least(1))->capture_default_str();
+        cmd.add_option("--latent", c->latent, "latent size")->check(count_at_least(1))->capture_default_str();
+        cmd.add_option("--max-positions", c->max_positions, "learned positions (at least --max-length)")
+            ->check(count_at_least(2))->capture_default_str();
+        cmd.add_option("--dropout", c->dropout, "dropout on embeddings, attention weights and sub-layer outputs")
+            ->check(probability())->capture_default_str();
+        cmd.add_option("--word-dropout", c->word_dropout, "decoder inputs replaced by <unk> at this rate")
+            ->check(probability())->capture_default_str();
+        cmd.add_flag("--z-at-inputs", c->z_at_inputs, "also add a projection of z to every decoder input");
+        cmd.add_flag("--autoencoder", *autoencoder, "the plain (non-variational) autoencoder baseline");
+        return [c, autoencoder] {
+            c->variational = !*autoencoder;
+            return to_json(*c);
+        };
+    };
+    t.build = [](const json& config) -> std::unique_ptr<LatentVariableModel> {
+        const TransformerVAEConfig c = transformer_config_from_json(config);
+        if (config.contains("data") && config["data"].value("max_length", std::size_t{0}) > c.max_positions)
+            throw Error("--max-length " + std::to_string(config["data"].value("max_length", std::size_t{0})) +
+                        " exceeds --max-positions " + std::to_string(c.max_positions));
+        return std::make_unique<TransformerVAE>(c);
+    };
+    return t;
+}
+
 }  // namespace
 
 void register_model(ModelType type) {
@@ -143,6 +187,7 @@ void register_builtin_models() {
         register_model(text_model());
         register_model(image_model());
         register_model(conditional_model());
+        register_model(transformer_model());
         return true;
     }();
     (void)done;

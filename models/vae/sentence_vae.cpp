@@ -147,14 +147,16 @@ Tensor SentenceVAE::total_nll(const TextBatch& b, const Tensor& z, const Tensor&
                                 Reduction::sum);
 }
 
-Tensor SentenceVAE::neg_log_likelihood(const Batch& batch, const Tensor& z) const {
-    // The tokens' values summed per sentence: a [B, N] matrix of ones picks each
-    // sentence's run of tokens.
-    const TextBatch& b = batch.text;
+Tensor per_sentence_sums(const Tensor& token_values, const TextBatch& b) {
+    // A [B, N] matrix of ones picks each sentence's run of tokens.
     Array sentence_of = zeros({b.size(), b.tokens()});
     for (std::size_t i = 0, n = 0; i < b.size(); ++i)
         for (std::size_t k = 0; k < b.lengths[i]; ++k) sentence_of(i, n++) = 1.0f;
-    return reshape(matmul(Tensor(sentence_of), reshape(token_nll(b, z), {b.tokens(), 1})), {b.size()});
+    return reshape(matmul(Tensor(sentence_of), reshape(token_values, {b.tokens(), 1})), {b.size()});
+}
+
+Tensor SentenceVAE::neg_log_likelihood(const Batch& batch, const Tensor& z) const {
+    return per_sentence_sums(token_nll(batch.text, z), batch.text);
 }
 
 Tensor SentenceVAE::total_neg_log_likelihood(const Batch& batch, const Tensor& z) const {

@@ -38,6 +38,9 @@ struct SentenceVAEConfig {
 nlohmann::json to_json(const SentenceVAEConfig& c);
 SentenceVAEConfig sentence_config_from_json(const nlohmann::json& j);
 
+// Values at the real positions [N] (sentence by sentence) summed per sentence: [B].
+Tensor per_sentence_sums(const Tensor& token_values, const data::TextBatch& batch);
+
 class SentenceVAE : public LatentVariableModel, public SequenceGenerator {
 public:
     // decoder_input_size: the size of what decoder_input() gives the decoder at each
