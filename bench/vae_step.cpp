@@ -21,6 +21,7 @@
 #include "models/vae/annealing.hpp"
 #include "models/vae/image_vae.hpp"
 #include "models/vae/sentence_vae.hpp"
+#include "models/vae/transformer_vae.hpp"
 #include "nn/optim.hpp"
 
 using namespace tapegrad;
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
     std::uint64_t seed = 1;
     bool profile = false, print_core = false;
     std::size_t batch_size = 0, hidden = 0, embed = 300, latent = 0, max_length = 60, min_count = 2;
-    app.add_option("--model", model, "text or image")->check(CLI::IsMember({"text", "image"}));
+    app.add_option("--model", model, "text, image or transformer")->check(CLI::IsMember({"text", "image", "transformer"}));
     app.add_option("--batch-size", batch_size, "batch size (default 32 text, 128 image)");
     app.add_option("--hidden", hidden, "GRU / MLP hidden size (default 256 / 400)");
     app.add_option("--embed", embed, "text: embedding size")->capture_default_str();
@@ -93,7 +94,39 @@ int main(int argc, char** argv) {
     };
 
     try {
-        if (model == "text") {
+        if (model == "transformer") {  // the reference's defaults (transformer_vae.py)
+            if (data_dir.empty()) data_dir = std::string(std::getenv("TAPEGRAD_DATA") ? std::getenv("TAPEGRAD_DATA") : "data") + "/ptb";
+            data::Vocabulary vocab;
+            data::TextDataset set{data::SentenceDataset()};
+            {
+                const auto train = data::read_sentences(data_dir + "/ptb.train.txt");
+                vocab = data::Vocabulary::build(train, 1);  // the reference's --min-occ 1
+                set.sentences = data::SentenceDataset(train, vocab, max_length);
+            }
+            kernels::release_unused_memory();
+            models::vae::TransformerVAEConfig c;  // d 256, 4 heads, ff 1024, 2 + 2 layers, latent 16, dropout 0.1
+            c.vocab = vocab.size();
+            if (latent) c.latent = latent;
+            vocab_size = vocab.size();
+            models::vae::TransformerVAE vae(c);
+            parameters = vae.num_parameters();
+            nn::Adam adam(vae.parameters(), {.lr = 5e-4f});
+            nn::LinearWarmup warm(adam, 1000);
+            models::vae::KLSchedule kl;
+            const auto batches = set.plan(batch_size ? batch_size : 32, true, seed);
+            for (std::size_t s = 0; s < steps; ++s) {
+                const data::Batch b = set.batch(batches[s % batches.size()]);
+                timed([&] {  // forward, loss, backward, clipping at 1.0, Adam, as the reference's timed region
+                    const auto e = vae.loss(b, kl.at(static_cast<long>(s)));
+                    e.loss.backward();
+                    nn::clip_grad_norm(adam.params(), 1.0f);
+                    adam.step();
+                    adam.zero_grad();
+                    warm.step();
+                    return e.loss.item();
+                }, b.text.tokens());
+            }
+        } else if (model == "text") {
             if (data_dir.empty()) data_dir = std::string(std::getenv("TAPEGRAD_DATA") ? std::getenv("TAPEGRAD_DATA") : "data") + "/ptb";
             data::Vocabulary vocab;
             data::TextDataset set{data::SentenceDataset()};
