@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
+#include "autograd/kernels/blas.hpp"
 #include "autograd/kernels/parallel.hpp"
 #include "autograd/kernels/simd.hpp"
 
@@ -34,6 +36,34 @@ void scatter_add_rows(const float* g, std::size_t D, const std::int64_t* ids, st
                 axpy(1.0f, g + k * D, dtable + static_cast<std::size_t>(id) * D, D);
         }
     });
+}
+
+void permute(const float* src, std::span<const std::size_t> shape, std::span<const std::size_t> perm, float* dst) {
+    const std::size_t n = shape.size();
+    std::size_t total = 1;
+    for (auto d : shape) total *= d;
+    if (total == 0) return;
+    if (n == 2 && perm[0] == 1) {
+        transpose(static_cast<int>(shape[0]), static_cast<int>(shape[1]), src, dst);
+        return;
+    }
+    std::vector<std::size_t> stride(n, 1);  // src's strides, in elements
+    for (std::size_t a = n - 1; a-- > 0;) stride[a] = stride[a + 1] * shape[a + 1];
+    const bool rows = n > 0 && perm[n - 1] == n - 1;  // the last axis stays last: copy rows
+    const std::size_t run = rows ? shape[n - 1] : 1, outer = n - (rows ? 1 : 0);
+    std::vector<std::size_t> index(outer, 0);  // position in dst's axes 0 .. outer - 1
+    for (std::size_t done = 0; done < total; done += run) {
+        std::size_t from = 0;
+        for (std::size_t a = 0; a < outer; ++a) from += index[a] * stride[perm[a]];
+        if (rows)
+            std::memcpy(dst + done, src + from, run * sizeof(float));
+        else
+            dst[done] = src[from];
+        for (std::size_t a = outer; a-- > 0;) {  // next index, row-major over dst's axes
+            if (++index[a] < shape[perm[a]]) break;
+            index[a] = 0;
+        }
+    }
 }
 
 void repeat_row(const float* row, std::size_t rows, std::size_t cols, float* out) {

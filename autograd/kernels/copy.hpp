@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "autograd/kernels/reduce.hpp"
 
@@ -22,6 +23,12 @@ void gather_rows(const float* table, std::size_t D, const std::int64_t* ids, std
 // ranges of rows, each adding its ids in order, so the result is the serial one.
 void scatter_add_rows(const float* g, std::size_t D, const std::int64_t* ids, std::size_t count, std::int64_t skip_id,
                       std::size_t V, float* dtable);
+
+// dst = src with its axes permuted: dst's axis i is src's axis perm[i] (src
+// row-major with `shape`). When the last axis stays last, whole rows are copied
+// (splitting heads, [B, L, H, d] -> [B, H, L, d]); a 2-D transpose goes to BLAS's
+// out-of-place transpose; anything else is copied element by element.
+void permute(const float* src, std::span<const std::size_t> shape, std::span<const std::size_t> perm, float* dst);
 
 // out [rows, cols] = row repeated on every row (a bias under a product).
 void repeat_row(const float* row, std::size_t rows, std::size_t cols, float* out);

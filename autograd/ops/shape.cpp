@@ -47,6 +47,15 @@ std::string shape_arg_str(const Shape& shape) {
     return s + "]";
 }
 
+// x with its axes permuted (kernels/copy.hpp).
+Array permuted(const Array& x, const std::vector<std::size_t>& perm) {
+    Shape out(perm.size());
+    for (std::size_t i = 0; i < perm.size(); ++i) out[i] = x.shape()[perm[i]];
+    Array y = Array::from_shape(out);
+    kernels::permute(x.data(), {x.shape().data(), x.shape().size()}, perm, y.data());
+    return y;
+}
+
 std::size_t resolve_index(long i, std::size_t n) {
     const long v = i < 0 ? i + static_cast<long>(n) : i;
     return static_cast<std::size_t>(std::clamp(v, 0L, static_cast<long>(n)));
@@ -72,8 +81,8 @@ Tensor transpose(const Tensor& a, const std::vector<std::size_t>& perm) {
     }
     if (!ok) throw Error("transpose: " + shape_str(perm) + " is not a permutation of the axes of a tensor of shape " +
                          shape_str(a.value().shape()));
-    return record("transpose", Array(xt::transpose(a.value(), perm)), {a}, [perm](Step& s) -> Grads {
-        return {Array(xt::transpose(s.grad, inverse(perm)))};
+    return record("transpose", permuted(a.value(), perm), {a}, [perm](Step& s) -> Grads {
+        return {permuted(s.grad, inverse(perm))};
     });
 }
 

@@ -1,5 +1,7 @@
 // Shape ops: they only move elements, so forward checks are exact and the
 // gradient checks confirm each element goes back where it came from.
+#include <algorithm>
+
 #include "tests/support/check.hpp"
 
 using namespace tapegrad;
@@ -18,6 +20,21 @@ TEST_CASE("transpose: 2-D and with a permutation") {
     check_gradients([](const Inputs& x) { return transpose(x[0]); }, {random_array({2, 3}, 41)});
     check_gradients([](const Inputs& x) { return transpose(x[0], {1, 2, 0}); }, {random_array({2, 3, 4}, 42)});
     CHECK_THROWS_WITH_AS(transpose(b, {0, 0, 1}), doctest::Contains("not a permutation"), Error);
+}
+
+TEST_CASE("transpose: every permutation of a 4-D array equals xtensor's, rows copied whole or one by one") {
+    const Array x = random_array({2, 3, 4, 5}, 48);
+    std::vector<std::size_t> perm = {0, 1, 2, 3};
+    std::size_t checked = 0;
+    do {
+        CAPTURE(shape_str(perm));
+        CHECK(transpose(Tensor(x), perm).value() == Array(xt::transpose(x, perm)));
+        ++checked;
+    } while (std::next_permutation(perm.begin(), perm.end()));
+    CHECK(checked == 24);
+    CHECK(transpose(Tensor(x), 1, 2).shape() == Shape{2, 4, 3, 5});  // splitting heads
+    CHECK(transpose(Tensor(zeros({0, 3, 2})), {2, 1, 0}).shape() == Shape{2, 3, 0});
+    check_gradients([](const Inputs& v) { return transpose(v[0], 1, 2); }, {random_array({2, 3, 2, 2}, 49)});
 }
 
 TEST_CASE("reshape: with an inferred dimension; errors name both shapes") {
