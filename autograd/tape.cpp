@@ -2,13 +2,24 @@
 // Tensor's own backward() and mutable_value(), which consult the tape, are here too.
 #include "autograd/tape.hpp"
 
+#include <iostream>
 #include <ostream>
+
+#include "autograd/kernels/simd.hpp"
 
 namespace tapegrad::autograd {
 
 namespace {
 thread_local bool grad_enabled = true;
+thread_local bool detect_anomaly = false;
 thread_local TapeObserver* observer = nullptr;
+
+bool finite(const Array& a) { return kernels::all_finite(a.data(), a.size()); }
+
+// "linear(x[4, 5], W[3, 5]) at tape entry #7, after #4 tanh, #5 mul, #6 sum":
+// what an anomaly or a changed input is reported with.
+std::string where(const std::vector<Entry>& entries, std::size_t index, const char* op,
+                  const std::vector<std::shared_ptr<Node>>& inputs);
 
 // Releases an array's memory (a default xarray still holds one element).
 void release(Array& a) { a = Array::from_shape({0}); }
@@ -83,6 +94,7 @@ Array& Tensor::mutable_value() {
         throw Error("mutable_value(): tensor " + (n.name.empty() ? std::string("(unnamed)") : n.name) +
                     " is the output of a recorded op whose value the backward pass may still "
                     "read; change leaves only, or detach() first");
+    ++n.version;
     return n.value;
 }
 
@@ -109,6 +121,7 @@ Tape& Tape::current() {
 
 void Tape::clear() {
     entries_.clear();
+    warned_growth_ = false;
     ++generation_;
 }
 
@@ -121,6 +134,13 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Backw
     }
     auto out = std::make_shared<Node>();
     out->value = std::move(value);
+    if (detect_anomaly && !finite(out->value)) {
+        std::vector<std::shared_ptr<Node>> nodes;
+        for (const Tensor& t : inputs) nodes.push_back(t.node());
+        const Tape& tape = Tape::current();
+        throw Error("anomaly: the value computed by " + where(tape.entries_, tape.entries_.size(), op, nodes) +
+                    " has NaN or infinite elements");
+    }
     if (!any || !grad_enabled) return Tensor(std::move(out));
     if (observer) observer->recorded(op);
 
@@ -128,6 +148,7 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Backw
     Entry e;
     e.op = op;
     e.inputs.reserve(inputs.size());
+    e.versions.reserve(inputs.size());
     for (const Tensor& t : inputs) {
         const Node& n = *t.node();
         if (n.entry >= 0 && n.generation != tape.generation_ && n.requires_grad)
@@ -135,6 +156,7 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Backw
                         "has already consumed (or that Tape::clear() dropped); recompute it in "
                         "this step, or detach() it to use it as a constant");
         e.inputs.push_back(t.node());
+        e.versions.push_back(n.version);
     }
     const auto index = static_cast<std::int64_t>(tape.entries_.size());
     for (const Tensor& t : inputs) {
@@ -150,6 +172,12 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Backw
     e.output = out;
     e.rule = std::move(rule);
     tape.entries_.push_back(std::move(e));
+    if (!tape.warned_growth_ && tape.entries_.size() > std::max<std::size_t>(10000, 4 * tape.largest_swept_)) {
+        tape.warned_growth_ = true;
+        std::cerr << "tapegrad: warning: the tape holds " << tape.entries_.size()
+                  << " entries that no backward() has consumed; if these forward passes are not to be "
+                     "differentiated, run them under NoGradGuard (or drop the graph with a TapeScope)\n";
+    }
     return Tensor(std::move(out));
 }
 
@@ -183,6 +211,7 @@ void backward(const Tensor& root, Array seed) {
     r.grad = std::move(seed);
     r.has_grad = true;
     std::vector<Entry>& entries = tape.entries_;
+    tape.largest_swept_ = std::max(tape.largest_swept_, static_cast<std::size_t>(r.entry) + 1);
     for (std::int64_t i = r.entry; i >= 0; --i) {
         Entry e = std::move(entries[static_cast<std::size_t>(i)]);  // freed at the end of the iteration
         Node& out = *e.output;
@@ -190,6 +219,13 @@ void backward(const Tensor& root, Array seed) {
             notify_complete_leaves(e, i, tape.generation_);
             continue;
         }
+        for (std::size_t j = 0; j < e.inputs.size(); ++j)
+            if (e.inputs[j]->version != e.versions[j])
+                throw Error("backward(): input " + std::to_string(j) + " of " +
+                            where(entries, static_cast<std::size_t>(i), e.op, e.inputs) +
+                            " was changed in place (mutable_value()) after the op used it, so its gradient "
+                            "would be wrong; change values only between backward() and the next forward pass, "
+                            "or detach() a copy first");
         if (observer) observer->rule_started(e.op);
         Step step(out.grad, out, e.inputs);
         Grads grads = e.rule(step);
@@ -201,7 +237,12 @@ void backward(const Tensor& root, Array seed) {
         out.has_grad = false;
         for (std::size_t j = 0; j < e.inputs.size(); ++j) {
             Node& in = *e.inputs[j];
-            if (in.requires_grad && grads[j]) accumulate(in, std::move(*grads[j]), e.op);
+            if (!in.requires_grad || !grads[j]) continue;
+            if (detect_anomaly && !finite(*grads[j]))
+                throw Error("anomaly: the gradient that the rule of " +
+                            where(entries, static_cast<std::size_t>(i), e.op, e.inputs) + " returned for input " +
+                            std::to_string(j) + " has NaN or infinite elements");
+            accumulate(in, std::move(*grads[j]), e.op);
         }
         notify_complete_leaves(e, i, tape.generation_);
         if (observer) observer->rule_finished(e.op);
@@ -210,6 +251,29 @@ void backward(const Tensor& root, Array seed) {
 }
 
 bool is_grad_enabled() { return grad_enabled; }
+
+void set_detect_anomaly(bool on) { detect_anomaly = on; }
+bool is_anomaly_detection_enabled() { return detect_anomaly; }
+DetectAnomalyGuard::DetectAnomalyGuard(bool on) : previous_(detect_anomaly) { detect_anomaly = on; }
+DetectAnomalyGuard::~DetectAnomalyGuard() { detect_anomaly = previous_; }
+
+namespace {
+std::string where(const std::vector<Entry>& entries, std::size_t index, const char* op,
+                  const std::vector<std::shared_ptr<Node>>& inputs) {
+    std::string s = std::string(op) + "(";
+    for (std::size_t j = 0; j < inputs.size(); ++j) {
+        const Node& n = *inputs[j];
+        s += (j ? ", " : "") + (n.name.empty() ? std::string() : n.name) + shape_str(n.value.shape());
+    }
+    s += ") at tape entry #" + std::to_string(index);
+    const std::size_t from = index > 4 ? index - 4 : 0;
+    std::string before;
+    for (std::size_t k = from; k < index && k < entries.size(); ++k)
+        if (entries[k].op) before += (before.empty() ? "" : ", ") + ("#" + std::to_string(k) + " ") + entries[k].op;
+    if (!before.empty()) s += ", after " + before;
+    return s;
+}
+}  // namespace
 
 TapeObserver* set_tape_observer(TapeObserver* o) { return std::exchange(observer, o); }
 

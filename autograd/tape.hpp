@@ -71,6 +71,7 @@ struct Entry {
     const char* op = nullptr;
     std::shared_ptr<Node> output;
     std::vector<std::shared_ptr<Node>> inputs;
+    std::vector<std::uint64_t> versions;  // the inputs' versions when the op ran (Node::version)
     BackwardRule rule;
 };
 
@@ -110,6 +111,8 @@ private:
     friend void backward(const Tensor&, Array);
     std::vector<Entry> entries_;
     std::uint64_t generation_ = 1;
+    std::size_t largest_swept_ = 0;  // the most entries backward() has swept on this tape
+    bool warned_growth_ = false;
 };
 
 // The reverse sweep: seeds dL/d(root) = seed, visits the entries from the root's
@@ -127,6 +130,24 @@ public:
     ~NoGradGuard();
     NoGradGuard(const NoGradGuard&) = delete;
     NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+// Anomaly detection (as PyTorch's detect_anomaly), off by default: while on, every
+// value an op computes and every gradient a rule returns is checked for NaN and
+// infinity, and the first one found is an Error naming the op, its tape index, its
+// inputs' shapes and the ops recorded just before it. It costs a pass over every
+// value; use it to find where a training run diverged.
+void set_detect_anomaly(bool on);
+bool is_anomaly_detection_enabled();
+class DetectAnomalyGuard {
+public:
+    explicit DetectAnomalyGuard(bool on = true);
+    ~DetectAnomalyGuard();
+    DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+    DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
 
 private:
     bool previous_;

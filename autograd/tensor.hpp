@@ -22,6 +22,7 @@ struct Node {
     std::int64_t entry = -1;        // index of the tape entry that produced this value; -1 for leaves
     std::uint64_t generation = 0;   // which tape `entry` belongs to (a cleared tape starts a new one)
     std::string name;               // shown when printing the tape; parameters carry their dotted name
+    std::uint64_t version = 0;      // counts in-place changes (mutable_value()), checked by backward()
     // For leaves: the first tape entry that used this leaf. The reverse sweep adds
     // the last contribution to its gradient there, so that is when the gradient is
     // complete and grad_ready (if set) is called.
@@ -39,7 +40,9 @@ public:
     bool defined() const { return node_ != nullptr; }
     const Array& value() const;
     // Writable value for in-place updates of leaves (optimisers, initialisers).
-    // Throws for a tensor recorded on the tape, whose value a backward rule may still read.
+    // Throws for a tensor recorded on the tape, whose value a backward rule may still
+    // read. Counts as a change of the value: backward() refuses to run a rule whose
+    // input was changed after the rule was recorded.
     Array& mutable_value();
 
     bool requires_grad() const;

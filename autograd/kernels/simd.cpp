@@ -131,6 +131,19 @@ double bce_with_logits(const float* x, const float* t, float* out, std::size_t n
     return total;
 }
 
+bool all_finite(const float* x, std::size_t n) {
+    // x - x is 0 for a finite x and NaN for NaN and infinity; NaN != NaN.
+    Batch acc(0.0f);
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) {
+        const Batch v = Batch::load_unaligned(x + i);
+        acc += v - v;
+    }
+    float s = xsimd::hadd(acc);
+    for (; i < n; ++i) s += x[i] - x[i];
+    return s == 0.0f;
+}
+
 void axpy(float a, const float* x, float* y, std::size_t n) {
     const Batch ab(a);
     std::size_t i = 0;

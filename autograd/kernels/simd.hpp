@@ -23,6 +23,9 @@ double bce_with_logits(const float* x, const float* t, float* out, std::size_t n
 // log1p(e) for e in [0, 1], as bce_with_logits computes it (exposed for its test).
 float log1p_unit(float e);
 
+// Whether no x[i] is NaN or infinite.
+bool all_finite(const float* x, std::size_t n);
+
 // y[i] = a * x[i] + y[i]
 void axpy(float a, const float* x, float* y, std::size_t n);
 // x[i] *= a

@@ -209,7 +209,7 @@ struct TrainArgs {
 bool may_change_on_resume(const std::string& flag) {
     static const std::vector<std::string> free = {"--epochs", "--max-steps", "--time-budget", "--log-every",
                                                   "--no-progress", "--no-validate", "--resume", "--run", "--data",
-                                                  "--model", "--overwrite"};
+                                                  "--model", "--overwrite", "--checkpoint-every", "--detect-anomaly"};
     return std::find(free.begin(), free.end(), flag) != free.end();
 }
 
@@ -294,6 +294,11 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a, const ModelType* type) {
     cmd.add_option("--log-every", a.opt.log_every, "a metrics line every N steps")->check(count_at_least(1))->capture_default_str();
     cmd.add_flag("--no-progress", a.no_progress, "plain log lines instead of a progress bar");
     cmd.add_flag("--no-validate", a.no_validate, "skip the evaluation on held-out data after each epoch");
+    cmd.add_option("--checkpoint-every", a.opt.checkpoint_every,
+                   "also checkpoint every N steps within an epoch, so that a kill loses at most N steps (0: at epoch ends only)")
+        ->check(count_at_least(0))->capture_default_str();
+    cmd.add_flag("--detect-anomaly", a.opt.detect_anomaly,
+                 "check every value and gradient and name the first op that makes a NaN or infinity (slower)");
     if (!type) return;
     if (type->data == DataKind::text) {
         cmd.add_option("--data", a.data_flag, "corpus folder (default: $TAPEGRAD_DATA/ptb, else data/ptb)");

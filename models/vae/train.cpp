@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "autograd/autograd.hpp"
+#include "autograd/kernels/simd.hpp"
 #include "models/vae/evaluate.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/npz.hpp"
@@ -278,8 +279,22 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
     if (o.lr_warmup > 0) warmup = std::make_unique<nn::LinearWarmup>(optimizer, o.lr_warmup, step);
 
     Running run;  // sums over the current epoch
+    long saved_step = o.resume ? step : -1;  // the step of the checkpoint on disk (-1: none)
+    // Why there is nothing to save: a parameter is not finite (then the checkpoint
+    // on disk, the last good one, is kept).
+    auto diverged = [&](const std::string& what) {
+        const std::string kept = saved_step < 0 ? std::string("no checkpoint was written")
+                                                : "the last good checkpoint, " + ckpt.string() + " (step " +
+                                                      std::to_string(saved_step) + "), is kept";
+        return Error("training diverged at step " + std::to_string(step) + ": " + what + "; " + kept +
+                     ". Rerun from it with --detect-anomaly to name the first op that made a NaN or infinity, "
+                     "or with a smaller --lr or a --clip");
+    };
     auto save = [&](std::size_t at_epoch, std::size_t at_batch) {
         if (o.run_dir.empty()) return;
+        for (const auto& [name, p] : model.named_parameters())
+            if (!kernels::all_finite(p.value().data(), p.value().size()))
+                throw diverged("parameter " + name + " holds NaN or infinite values");
         json meta = {{"model", record.model}, {"config", record.config}};
         meta["train"] = {{"step", step},
                          {"epoch", at_epoch},
@@ -289,7 +304,9 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
                          {"epoch_sums", at_batch > 0 ? run.state() : json()},
                          {"options", options_json(o)}};
         nn::save_checkpoint(ckpt.string(), model, &optimizer, meta.dump());
+        saved_step = step;
     };
+    autograd::DetectAnomalyGuard anomaly(o.detect_anomaly);
 
     SignalScope signals;
     Progress bar(o.progress);
@@ -329,11 +346,9 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
             for (auto r : batches[b]) items += train_data.items(r);
             run.add(e, ms, items);
             window.add(e, ms, items);
-            if (!std::isfinite(e.loss.item())) {
-                save(epoch, b + 1);
-                throw Error("training diverged at step " + std::to_string(step) + " (loss is " +
-                            std::to_string(e.loss.item()) + "); try a smaller --lr or --clip");
-            }
+            if (!std::isfinite(e.loss.item()))
+                throw diverged("the loss is " + std::to_string(e.loss.item()) + " (KL weight " + std::to_string(beta) + ")");
+            if (o.checkpoint_every > 0 && step % o.checkpoint_every == 0 && b + 1 < batches.size()) save(epoch, b + 1);
             const double rate = run.steps / std::max(1e-9, seconds_since(epoch_start));
             const json w = window.summary();
             if (bar.active() && (step % 5 == 0 || b + 1 == batches.size()))

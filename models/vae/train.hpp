@@ -34,6 +34,8 @@ struct TrainOptions {
     bool overwrite = false;       // start afresh in a run_dir that holds a checkpoint (else refused)
     bool progress = true;         // a progress bar when stderr is a terminal
     bool validate = true;         // evaluate on held-out data after each epoch
+    long checkpoint_every = 500;  // also checkpoint every N steps within an epoch (0: at epoch ends only)
+    bool detect_anomaly = false;  // name the first op with a NaN or infinite value or gradient (tape.hpp)
 };
 
 // What a checkpoint records besides the weights: the model's registered name and

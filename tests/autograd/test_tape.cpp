@@ -1,5 +1,8 @@
 // The tape itself: order of entries, the reverse sweep, accumulation, errors.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <iostream>
 #include <sstream>
 
 #include "tests/support/check.hpp"
@@ -242,4 +245,51 @@ TEST_CASE("profiler: a leaf's hook gets its own row and is not charged to the op
     CHECK(hook_ms >= 30.0);
     CHECK(op_ms >= 0.0);
     CHECK(op_ms < 15.0);  // a 3-element product: microseconds, unless the hook were counted in it
+}
+
+TEST_CASE("anomaly detection: the first op whose value or gradient is not finite is named, with what came before") {
+    Tensor x(array({1.0f, -1.0f, 4.0f}), true);
+    x.set_name("x");
+    {
+        DetectAnomalyGuard anomaly;
+        Tensor y = tanh(x) * 2.0f;
+        CHECK_THROWS_WITH_AS(log(y - 2.0f), doctest::Contains("anomaly: the value computed by log([3]) at tape entry #3, after #0 tanh, #1 mul, #2 sub"), Error);
+        Tape::current().clear();
+        // A finite value whose gradient is not: sqrt at 0.
+        Tensor z(array({0.0f, 1.0f}), true);
+        Tensor s = sum(sqrt(z));
+        CHECK_THROWS_WITH_AS(s.backward(), doctest::Contains("anomaly: the gradient that the rule of sqrt([2]) at tape entry #0 returned for input 0"), Error);
+    }
+    CHECK_FALSE(is_anomaly_detection_enabled());
+    Tensor quiet = log(x - 2.0f);  // without the guard a NaN passes silently, as in PyTorch
+    CHECK(std::isnan(quiet.value()(0)));
+    Tape::current().clear();
+}
+
+TEST_CASE("backward: a leaf changed in place after an op used it is refused, naming the op") {
+    Tensor w(array({1.0f, 2.0f}), true);
+    w.set_name("w");
+    Tensor y = sum(w * w);
+    w.mutable_value()(0) = 5.0f;  // the rule of mul would read the new value
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("input 0 of mul(w[2], w[2]) at tape entry #0 was changed in place"), Error);
+    // Changing it between steps is fine.
+    Tensor y2 = sum(w * w);
+    y2.backward();
+    CHECK(w.grad()(0) == 10.0f);
+}
+
+TEST_CASE("tape: forward passes never differentiated make the tape grow; a warning names NoGradGuard once") {
+    Tape::current().clear();
+    std::ostringstream err;
+    auto* old = std::cerr.rdbuf(err.rdbuf());
+    Tensor w(array({1.0f}), true);
+    // (The threshold is 10000 entries, or four times the largest graph this thread
+    // has differentiated, which earlier tests may have raised.)
+    for (int i = 0; i < 60000; ++i) Tensor y = w * 2.0f;
+    std::cerr.rdbuf(old);
+    const std::string said = err.str();
+    CHECK(said.find("entries that no backward() has consumed") != std::string::npos);
+    CHECK(said.find("NoGradGuard") != std::string::npos);
+    CHECK(std::count(said.begin(), said.end(), '\n') == 1);  // once
+    Tape::current().clear();
 }

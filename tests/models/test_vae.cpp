@@ -451,3 +451,47 @@ TEST_CASE("latent_manifold: a grid of decoded means for a 2-D latent space, refu
     ImageVAE three(tiny_image());
     CHECK_THROWS_WITH_AS(latent_manifold(three, 4), doctest::Contains("needs a 2-D latent space, the model has 3"), Error);
 }
+
+TEST_CASE("train: a run that diverges keeps its last good checkpoint and says where it is") {
+    ToyText toy(16);
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch_size = 8;
+    o.progress = false;
+    o.validate = false;
+    o.run_dir = scratch("diverge").string();
+    run_text(toy, o, 1);
+    const fs::path ckpt = fs::path(o.run_dir) / "checkpoint.npz";
+    std::ifstream before_file(ckpt, std::ios::binary);
+    const std::string before((std::istreambuf_iterator<char>(before_file)), {});
+    TrainOptions wild = o;
+    wild.resume = true;
+    wild.epochs = 3;
+    wild.lr = 1e30f;  // the first update sends the weights to infinity
+    CHECK_THROWS_WITH_AS(run_text(toy, wild, 1), doctest::Contains("the last good checkpoint"), Error);
+    std::ifstream after_file(ckpt, std::ios::binary);
+    const std::string after((std::istreambuf_iterator<char>(after_file)), {});
+    CHECK(after == before);
+    // With anomaly detection, the message names an op.
+    wild.detect_anomaly = true;
+    CHECK_THROWS_WITH_AS(run_text(toy, wild, 1), doctest::Contains("anomaly: "), Error);
+}
+
+TEST_CASE("train: checkpoints within an epoch every N steps bound what a kill loses") {
+    ToyText toy(40);
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch_size = 4;  // 10 steps
+    o.progress = false;
+    o.validate = false;
+    o.checkpoint_every = 3;
+    o.run_dir = scratch("every").string();
+    std::vector<long> saved;
+    run_text(toy, o, 1, [&](std::size_t step) {
+        if (step > 1 && fs::exists(fs::path(o.run_dir) / "checkpoint.npz"))
+            saved.push_back(read_run_meta(o.run_dir)["train"]["step"]);
+    });
+    CHECK(std::find(saved.begin(), saved.end(), 3) != saved.end());
+    CHECK(std::find(saved.begin(), saved.end(), 9) != saved.end());
+    CHECK(read_run_meta(o.run_dir)["train"]["step"] == 10);
+}
