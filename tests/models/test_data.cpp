@@ -73,6 +73,34 @@ TEST_CASE("read_sentences: bad files are refused with the file, the line and the
     CHECK_THROWS_WITH_AS(read_sentences(write_text("long.txt", "short\nthis line is too long\n"), o),
                          doctest::Contains("long.txt:2: line of 21 bytes is longer than the limit of 10"), Error);
     CHECK(read_sentences(write_text("utf8.txt", "caf\xc3\xa9 \xe2\x82\xac\n"))[0] == Tokens{"caf\xc3\xa9", "\xe2\x82\xac"});
+    fs::create_directories(scratch("a_folder"));
+    CHECK_THROWS_WITH_AS(read_sentences(scratch("a_folder")), doctest::Contains("a_folder: cannot open: it is a folder"), Error);
+}
+
+TEST_CASE("read_sentences: a file without line breaks is measured and refused, not held in memory") {
+    ReadOptions o;
+    o.max_line_bytes = 100;
+    const std::string path = write_text("one_line.bin", std::string(3'000'000, 'x'));
+    CHECK_THROWS_WITH_AS(read_sentences(path, o),
+                         doctest::Contains("one_line.bin:1: line of 3000000 bytes is longer than the limit of 100"), Error);
+}
+
+TEST_CASE("read_sentences: lines longer than the read buffer, at its edges and without a final newline, come whole") {
+    // The reader takes 4096 bytes at a time (4095 and a terminator): lines of 4094..4097 bytes cross that edge.
+    std::string text;
+    std::vector<Tokens> expect;
+    for (std::size_t n : {4094, 4095, 4096, 4097, 10000}) {
+        text += std::string(n - 2, 'a') + " b\n";
+        expect.push_back({std::string(n - 2, 'a'), "b"});
+    }
+    text += "\n" + std::string(4095, 'c');  // an empty line, then a last line without '\n'
+    expect.push_back({});
+    expect.push_back({std::string(4095, 'c')});
+    CHECK(read_sentences(write_text("edges.txt", text)) == expect);
+    ReadOptions o;
+    o.max_line_bytes = 4096;
+    CHECK_THROWS_WITH_AS(read_sentences(write_text("edges.txt", text), o),
+                         doctest::Contains("edges.txt:4: line of 4097 bytes is longer than the limit of 4096"), Error);
 }
 
 TEST_CASE("Vocabulary: specials first, then words by first occurrence, rare words dropped") {
