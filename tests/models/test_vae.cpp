@@ -260,10 +260,10 @@ std::vector<Array> run_text(const ToyText& toy, TrainOptions o, std::uint64_t in
                             const std::function<void(std::size_t)>& on_step = {}, nlohmann::json* history = nullptr) {
     autograd::manual_seed(init_seed);
     SentenceVAE vae(tiny_text(toy.vocab.size()));
+    std::size_t count = 0;  // steps seen by on_step; declared before the task, so it outlives the task's loss
     TrainTask task = sentence_task(vae, toy.vocab, toy.set, &toy.set, o.batch_size);
     if (on_step) {
         auto loss = task.loss;
-        std::size_t count = 0;
         task.loss = [loss, on_step, &count](const std::vector<std::size_t>& rows, float beta) {
             on_step(++count);
             return loss(rows, beta);
