@@ -1,6 +1,7 @@
 // Checkpoints: round trip, NumPy can read them, damaged files and misfits are
 // refused with messages that name the problem, writes are atomic.
 #include <cstdlib>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 
@@ -222,4 +223,41 @@ TEST_CASE("npz: duplicate and overlapping entries are refused, so an archive nev
     const std::string folder = scratch("npz_folder").string();
     CHECK_THROWS_WITH_AS(read_npz(folder), ("cannot read " + folder + ": Is a directory").c_str(), Error);
     CHECK_THROWS_WITH_AS(read_checkpoint_meta(folder), doctest::Contains("Is a directory"), Error);
+}
+
+TEST_CASE("checkpoint: entries of the wrong kind and an impossible optimiser step are refused") {
+    autograd::manual_seed(5);
+    Tiny a;
+    Adam opt(a.parameters());
+    const fs::path path = scratch("kinds.npz");
+    save_checkpoint(path, a, &opt, R"({"k": 1})");
+    const auto good = read_npz(path);
+    // Writes the good checkpoint with entry `name` replaced by `npy`.
+    auto with = [&](const std::string& name, const std::string& npy) {
+        auto entries = good;
+        bool found = false;
+        for (auto& [n, bytes] : entries)
+            if (n == name) {
+                bytes = npy;
+                found = true;
+            }
+        REQUIRE(found);
+        write_npz(path, entries);
+    };
+    Tiny b;
+    Adam opt_b(b.parameters());
+    with("meta", npy_bytes(Array(array({1, 2}))));
+    CHECK_THROWS_WITH_AS(read_checkpoint_meta(path), (path.string() + ": entry 'meta' is not uint8 text").c_str(), Error);
+    CHECK_THROWS_WITH_AS(load_checkpoint(path, b, &opt_b), (path.string() + ": entry 'meta' is not uint8 text").c_str(), Error);
+    with("optim/step", npy_bytes(std::string("\x01")));
+    CHECK_THROWS_WITH_AS(load_checkpoint(path, b, &opt_b), (path.string() + ": entry 'optim/step' is not float32").c_str(), Error);
+    for (float step : {-1.0f, 2.5f, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 1e30f}) {
+        with("optim/step", npy_bytes(Array(step)));
+        CHECK_THROWS_WITH_AS(load_checkpoint(path, b, &opt_b), doctest::Contains("Adam: cannot load the optimiser state:\n  step: saved value"),
+                             Error);
+    }
+    CHECK(opt_b.steps() == 0);
+    with("optim/step", npy_bytes(Array(7.0f)));
+    CHECK(load_checkpoint(path, b, &opt_b) == R"({"k": 1})");
+    CHECK(opt_b.steps() == 7);
 }
