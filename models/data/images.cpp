@@ -34,9 +34,9 @@ public:
             throw Error(path_ + ": truncated: expected " + std::to_string(n) + " bytes of " + what + ", found " +
                         std::to_string(done));
     }
-    // Reads the n bytes a header announced into `out`. The buffer grows (doubling)
-    // only as data actually arrives, so a header that claims more than the file holds
-    // costs at most twice what the file does hold, never the claimed size.
+    // Reads the n bytes a header announced into `out`. The buffer starts at 1 MiB and
+    // doubles only as data actually arrives, so a header that claims more than the file
+    // holds costs at most 1 MiB or twice what the file does hold, never the claimed size.
     void read_announced(std::vector<std::uint8_t>& out, std::size_t n, const std::string& what,
                         const std::string& announced) {
         out.clear();
