@@ -6,6 +6,14 @@
 
 namespace tapegrad::nn {
 
+namespace {
+// The metadata record's text: bytes (uint8), never a float array read as empty text.
+std::string meta_text(const NpyArray& a, const std::string& path) {
+    if (a.dtype != "|u1" && a.dtype != "<u1") throw Error(path + ": entry 'meta' is not uint8 text");
+    return a.bytes;
+}
+}  // namespace
+
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer, const std::string& meta_json) {
     // One array's bytes in memory at a time, streamed into the archive.
     NpzWriter w(path);
@@ -22,11 +30,12 @@ std::string load_checkpoint(const std::string& path, Module& model, Optimizer* o
     for (auto& [name, bytes] : read_npz(path)) {
         NpyArray a = parse_npy(bytes, path + ", entry '" + name + "'");
         if (name == "meta") {
-            meta = a.bytes;
+            meta = meta_text(a, path);
         } else if (name.rfind("model/", 0) == 0) {
             if (a.dtype != "<f4") throw Error(path + ": entry '" + name + "' is not float32");
             model_arrays.emplace(name.substr(6), std::move(a.floats));
         } else if (name.rfind("optim/", 0) == 0) {
+            if (a.dtype != "<f4") throw Error(path + ": entry '" + name + "' is not float32");
             optim_state.emplace_back(name.substr(6), std::move(a.floats));
         }
     }
@@ -52,7 +61,7 @@ std::string load_checkpoint(const std::string& path, Module& model, Optimizer* o
 
 std::string read_checkpoint_meta(const std::string& path) {
     for (auto& [name, bytes] : read_npz(path))
-        if (name == "meta") return parse_npy(bytes, path + ", entry 'meta'").bytes;
+        if (name == "meta") return meta_text(parse_npy(bytes, path + ", entry 'meta'"), path);
     return "{}";
 }
 

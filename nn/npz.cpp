@@ -4,11 +4,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <limits>
+#include <set>
 
 namespace tapegrad::nn {
 
@@ -49,7 +50,37 @@ std::string dict_value(const std::string& dict, const std::string& key, const st
         return dict.substr(v + 1, end - v - 1);
     }
     while (end < dict.size() && dict[end] != ',' && dict[end] != '}') ++end;
+    while (end > v && dict[end - 1] == ' ') --end;
     return dict.substr(v, end - v);
+}
+
+// "(3, 4)", "(3,)" or "()": the extents of a shape tuple. Anything else (negative or
+// non-numeric extents, a missing parenthesis) is refused.
+Shape parse_shape(const std::string& text, const std::string& where) {
+    const auto bad = [&] { return Error(where + ": malformed shape " + text + " in .npy header"); };
+    if (text.size() < 2 || text.front() != '(' || text.back() != ')') throw bad();
+    Shape shape;
+    std::size_t i = 1;
+    const std::size_t end = text.size() - 1;
+    auto skip_spaces = [&] {
+        while (i < end && text[i] == ' ') ++i;
+    };
+    skip_spaces();
+    while (i < end) {
+        std::size_t n = 0, digits = 0;
+        for (; i < end && text[i] >= '0' && text[i] <= '9'; ++i, ++digits)
+            if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, static_cast<std::size_t>(text[i] - '0'), &n))
+                throw bad();
+        if (digits == 0) throw bad();
+        shape.push_back(n);
+        skip_spaces();
+        if (i == end) break;
+        if (text[i] != ',') throw bad();
+        ++i;
+        skip_spaces();
+    }
+    // NumPy writes a one-element tuple as "(3,)" and never "(3)"; both read the same.
+    return shape;
 }
 
 std::uint32_t u32(const std::string& b, std::size_t at) {
@@ -74,6 +105,28 @@ std::uint32_t crc(const std::string& data) {
 
 [[noreturn]] void fail_io(const std::string& what, const std::string& path) {
     throw Error(what + " " + path + ": " + std::strerror(errno));
+}
+
+// The bytes of a file; every failure (a folder, a read error) as an Error naming it.
+std::string read_whole_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) fail_io("cannot open", path);
+    std::string b;
+    char buf[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int err = errno;
+            ::close(fd);
+            errno = err;
+            fail_io("cannot read", path);
+        }
+        if (n == 0) break;
+        b.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return b;
 }
 
 }  // namespace
@@ -110,34 +163,39 @@ NpyArray parse_npy(const std::string& d, const std::string& where) {
     const std::string descr = dict_value(dict, "descr", where);
     if (dict_value(dict, "fortran_order", where) != "False")
         throw Error(where + ": Fortran-ordered arrays are not supported (save a C-ordered copy)");
-    Shape shape;
-    std::istringstream s(dict_value(dict, "shape", where).substr(1));
-    std::string tok;
-    while (std::getline(s, tok, ',')) {
-        const auto b = tok.find_first_not_of(" )");
-        if (b == std::string::npos) continue;
-        try {
-            shape.push_back(static_cast<std::size_t>(std::stoull(tok.substr(b))));
-        } catch (const std::exception&) {
-            throw Error(where + ": malformed shape in .npy header");
-        }
+    const Shape shape = parse_shape(dict_value(dict, "shape", where), where);
+    const std::size_t data_at = start + header_len, data_bytes = d.size() - data_at;
+    std::size_t item;
+    if (descr == "<f4")
+        item = 4;
+    else if (descr == "|u1" || descr == "<u1")
+        item = 1;
+    else
+        throw Error(where + ": dtype '" + descr + "' is not supported (float32 arrays expected)");
+    // Elements the shape needs, checked against the bytes present before anything is
+    // allocated: a header may claim any shape. The product of the non-zero extents
+    // must fit too, or xtensor's strides would overflow for an empty array.
+    std::size_t extent = 1;  // the product of the non-zero extents
+    bool empty = false, fits = true;
+    for (auto n : shape) {
+        if (n == 0)
+            empty = true;
+        else if (__builtin_mul_overflow(extent, n, &extent))
+            fits = false;
     }
-    std::size_t count = 1;
-    for (auto n : shape) count *= n;
-    const std::size_t data_at = start + header_len;
+    const std::size_t count = empty ? 0 : extent;
+    if (!fits || extent > std::numeric_limits<std::size_t>::max() / item)
+        throw Error(where + ": shape " + shape_str(shape) + " is too large (corrupt header)");
+    if (data_bytes != count * item)
+        throw Error(where + ": holds " + std::to_string(data_bytes) + " data bytes, shape " + shape_str(shape) + " needs " +
+                    std::to_string(count * item) + " (truncated or corrupt)");
     NpyArray out;
     out.dtype = descr;
-    if (descr == "<f4") {
-        if (d.size() - data_at != count * 4)
-            throw Error(where + ": holds " + std::to_string(d.size() - data_at) + " data bytes, shape " + shape_str(shape) +
-                        " needs " + std::to_string(count * 4) + " (truncated or corrupt)");
+    if (item == 4) {
         out.floats = Array::from_shape(shape);
-        std::memcpy(out.floats.data(), d.data() + data_at, count * 4);
-    } else if (descr == "|u1" || descr == "<u1") {
-        if (d.size() - data_at != count) throw Error(where + ": data size does not match its shape (truncated or corrupt)");
-        out.bytes = d.substr(data_at);
+        if (count) std::memcpy(out.floats.data(), d.data() + data_at, data_bytes);
     } else {
-        throw Error(where + ": dtype '" + descr + "' is not supported (float32 arrays expected)");
+        out.bytes = d.substr(data_at);
     }
     return out;
 }
@@ -268,9 +326,7 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
 }
 
 std::vector<std::pair<std::string, std::string>> read_npz(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error("cannot open " + path + ": " + std::strerror(errno));
-    std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string b = read_whole_file(path);
     auto bad = [&](const std::string& why) { return Error(path + ": " + why); };
     if (b.size() < 22) throw bad("too short to be an .npz (" + std::to_string(b.size()) + " bytes): truncated or not a checkpoint");
     // The end-of-central-directory record sits at the end, before an optional comment.
@@ -284,6 +340,11 @@ std::vector<std::pair<std::string, std::string>> read_npz(const std::string& pat
     const std::size_t count = u16(b, eocd + 10), cd_size = u32(b, eocd + 12), cd_offset = u32(b, eocd + 16);
     if (cd_offset + cd_size > eocd) throw bad("central directory lies outside the file: truncated or corrupt");
     std::vector<std::pair<std::string, std::string>> out;
+    // Each entry's local header and data, [begin, end): they may not overlap, so the
+    // entries together never hold more bytes than the file (a crafted directory could
+    // otherwise point thousands of entries at the same large data).
+    std::vector<std::pair<std::size_t, std::size_t>> spans;
+    std::set<std::string> names;
     std::size_t at = cd_offset;
     for (std::size_t e = 0; e < count; ++e) {
         if (at + 46 > eocd || u32(b, at) != 0x02014b50) throw bad("damaged central directory entry " + std::to_string(e));
@@ -296,15 +357,21 @@ std::vector<std::pair<std::string, std::string>> read_npz(const std::string& pat
         at += 46 + nlen + xlen + clen;
         if (method != 0)
             throw bad("entry '" + name + "' is compressed; only stored entries are supported (numpy.savez, not savez_compressed)");
-        if (local + 30 > b.size() || u32(b, local) != 0x04034b50) throw bad("entry '" + name + "': damaged local header");
+        if (local + 30 > cd_offset || u32(b, local) != 0x04034b50) throw bad("entry '" + name + "': damaged local header");
         const std::size_t data = local + 30 + u16(b, local + 26) + u16(b, local + 28);
-        if (csize != usize || data + csize > b.size()) throw bad("entry '" + name + "' extends past the end of the file: truncated");
-        std::string bytes = b.substr(data, csize);
-        if (crc(bytes) != c) throw bad("entry '" + name + "' fails its CRC check: the file is corrupt");
+        if (csize != usize || data + csize > cd_offset)
+            throw bad("entry '" + name + "' extends past its place in the archive: truncated or corrupt");
+        spans.emplace_back(local, data + csize);
         std::string key = name;
         if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
+        if (!names.insert(key).second) throw bad("entry '" + name + "' appears twice: corrupt");
+        std::string bytes = b.substr(data, csize);
+        if (crc(bytes) != c) throw bad("entry '" + name + "' fails its CRC check: the file is corrupt");
         out.emplace_back(key, std::move(bytes));
     }
+    std::sort(spans.begin(), spans.end());
+    for (std::size_t i = 1; i < spans.size(); ++i)
+        if (spans[i].first < spans[i - 1].second) throw bad("entries overlap in the archive: corrupt");
     return out;
 }
 

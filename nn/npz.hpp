@@ -22,7 +22,8 @@ struct NpyArray {
     Array floats;       // for "<f4"
     std::string bytes;  // for "|u1" (1-D)
 };
-// Parses an .npy; `where` names the source in error messages.
+// Parses an .npy; `where` names the source in error messages. The shape is checked
+// against the bytes present (with overflow checks) before the array is allocated.
 NpyArray parse_npy(const std::string& data, const std::string& where);
 
 // A file written atomically: bytes go to a temporary file in the same folder; on
@@ -61,7 +62,8 @@ private:
 
 // The same for a list of entries at once.
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries);
-// Reads every entry (name without ".npy", the .npy bytes).
+// Reads every entry (name without ".npy", the .npy bytes). Entries may neither share
+// a name nor overlap, so what is returned is never larger than the file.
 std::vector<std::pair<std::string, std::string>> read_npz(const std::string& path);
 
 // Writes bytes to `path` atomically (temporary file, fsync, rename, fsync of the folder).

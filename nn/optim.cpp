@@ -177,6 +177,10 @@ void Adam::load_state(const OptimizerState& st) {
         m[i] = find(st, "exp_avg/" + key(i), params_[i].shape(), errors);
         v[i] = find(st, "exp_avg_sq/" + key(i), params_[i].shape(), errors);
     }
+    // The step count is saved as a float (PyTorch's layout): a whole number that a long
+    // holds (2^63), or converting it would be undefined.
+    if (errors.empty() && !(s() >= 0.0f && s() < 9223372036854775808.0f && s() == std::floor(s())))
+        errors += "\n  step: saved value " + std::to_string(s()) + " is not a step count";
     throw_if(errors, "Adam");
     step_ = static_cast<long>(s());
     m_ = std::move(m);

@@ -24,11 +24,22 @@ ensure_packages() {
 }
 
 # Configures build/ (release: -O3 -march=native) unless it is configured already.
+# configure_build DIR [meson setup options]: another folder and other options
+# (e.g. the sanitizer build of scripts/test --sanitize) instead of the release build.
 configure_build() {
     local dir=${1:-build}
+    shift || true
+    [ $# -eq 0 ] && set -- --buildtype=release
     if [ ! -f "$dir/build.ninja" ]; then
-        meson setup "$dir" --buildtype=release >/dev/null || return 1
+        meson setup "$dir" "$@" >/dev/null || return 1
     fi
+}
+
+# Sanitizer settings for the sanitizer and fuzzing builds: stop at the first report,
+# with a stack, and make it fail the program (meson test would otherwise set its own).
+export_sanitizer_options() {
+    export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 }
 
 # OpenBLAS picks its kernels when it loads, or takes them from OPENBLAS_CORETYPE.

@@ -3,7 +3,9 @@
 Each doctest program prints "[doctest] test cases: T | P passed | F failed | S skipped";
 those counts are summed. A program that crashed, timed out or failed without such a
 line counts as one failure; a program that is not a doctest (an example's smoke run)
-counts as one test. Exit status is 0 only when nothing failed.
+counts as one test. A sanitizer report (AddressSanitizer, LeakSanitizer, UBSan's
+"runtime error:") in a program's output makes it a failure even if it exited 0.
+Exit status is 0 only when nothing failed.
 """
 import json
 import re
@@ -11,6 +13,7 @@ import sys
 
 SUMMARY = re.compile(r"\[doctest\] test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed\s*\|\s*(\d+) skipped")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+SANITIZER = re.compile(r"^.*(ERROR: (Address|Leak|Memory|Thread)Sanitizer|:\d+:\d+: runtime error: ).*$", re.M)
 
 
 def main(path):
@@ -25,7 +28,13 @@ def main(path):
         failed += 1
     for r in records:
         ok = r.get("result") == "OK"
-        m = SUMMARY.search(ANSI.sub("", r.get("stdout") or ""))
+        out = ANSI.sub("", (r.get("stdout") or "") + "\n" + (r.get("stderr") or ""))
+        report = SANITIZER.search(out)
+        if report:
+            print("%s: sanitizer report: %s" % (r.get("name"), report.group(0).strip()))
+            if ok:
+                failed += 1  # reported but exited 0 (a sanitizer set to continue)
+        m = SUMMARY.search(out)
         if m:
             p, f, skipped = int(m.group(2)), int(m.group(3)), int(m.group(4))
             passed += p

@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -15,6 +17,7 @@ class GzFile {
 public:
     explicit GzFile(const std::string& path) : path_(path) {
         if (!std::filesystem::exists(path)) throw Error(path + ": cannot open: no such file");
+        if (std::filesystem::is_directory(path)) throw Error(path + ": cannot open: it is a folder, not a file");
         f_ = gzopen(path.c_str(), "rb");
         if (!f_) throw Error(path + ": cannot open: " + std::strerror(errno));
     }
@@ -26,28 +29,33 @@ public:
 
     // Reads exactly n bytes, or explains why not.
     void read(void* dst, std::size_t n, const std::string& what) {
+        const std::size_t done = read_some(static_cast<char*>(dst), n, what);
+        if (done < n)
+            throw Error(path_ + ": truncated: expected " + std::to_string(n) + " bytes of " + what + ", found " +
+                        std::to_string(done));
+    }
+    // Reads the n bytes a header announced into `out`. The buffer starts at 1 MiB and
+    // doubles only as data actually arrives, so a header that claims more than the file
+    // holds costs at most 1 MiB or twice what the file does hold, never the claimed size.
+    void read_announced(std::vector<std::uint8_t>& out, std::size_t n, const std::string& what,
+                        const std::string& announced) {
+        out.clear();
         std::size_t done = 0;
         while (done < n) {
-            const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 30));
-            const int got = gzread(f_, static_cast<char*>(dst) + done, chunk);
-            if (got < 0) {
-                int code = 0;
-                const char* msg = gzerror(f_, &code);
-                throw Error(path_ + ": corrupt gzip stream while reading " + what + " (" + msg + ")");
-            }
-            if (got == 0)
-                throw Error(path_ + ": truncated: expected " + std::to_string(n) + " bytes of " + what + ", found " +
-                            std::to_string(done));
-            done += static_cast<std::size_t>(got);
+            const std::size_t size = std::min(n, std::max<std::size_t>(std::size_t{1} << 20, 2 * done));
+            out.reserve(size);  // exactly: resize() alone may reserve twice what is asked
+            out.resize(size);
+            const std::size_t got = read_some(reinterpret_cast<char*>(out.data()) + done, size - done, what);
+            done += got;
+            if (done < size)
+                throw Error(path_ + ": truncated: the header announces " + announced + " (" + std::to_string(n) + " bytes of " +
+                            what + "), the file holds " + std::to_string(done));
         }
     }
     bool at_end() {
         char c;
         const int got = gzread(f_, &c, 1);
-        if (got < 0) {
-            int code = 0;
-            throw Error(path_ + ": corrupt gzip stream at the end (" + std::string(gzerror(f_, &code)) + ")");
-        }
+        if (got < 0) throw_read_error("at the end");
         return got == 0;
     }
     std::uint32_t be32(const std::string& what) {
@@ -57,6 +65,25 @@ public:
     }
 
 private:
+    // Reads up to n bytes; fewer only at the end of the data.
+    std::size_t read_some(char* dst, std::size_t n, const std::string& what) {
+        std::size_t done = 0;
+        while (done < n) {
+            const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 30));
+            const int got = gzread(f_, dst + done, chunk);
+            if (got < 0) throw_read_error("while reading " + what);
+            if (got == 0) break;
+            done += static_cast<std::size_t>(got);
+        }
+        return done;
+    }
+    [[noreturn]] void throw_read_error(const std::string& where) {
+        int code = 0;
+        const char* msg = gzerror(f_, &code);
+        if (code == Z_ERRNO) throw Error(path_ + ": read error " + where + " (" + std::strerror(errno) + ")");
+        throw Error(path_ + ": corrupt gzip stream " + where + " (" + msg + ")");
+    }
+
     std::string path_;
     gzFile f_ = nullptr;
 };
@@ -82,8 +109,9 @@ ImageSet read_idx(const std::string& images_path, const std::string& labels_path
         if (set.rows == 0 || set.cols == 0 || set.rows > 4096 || set.cols > 4096 || set.count > (1u << 28))
             throw Error(images_path + ": implausible dimensions " + std::to_string(set.count) + " x " +
                         std::to_string(set.rows) + " x " + std::to_string(set.cols));
-        set.pixels.resize(set.count * set.rows * set.cols);
-        f.read(set.pixels.data(), set.pixels.size(), "pixel data");
+        f.read_announced(set.pixels, set.count * set.rows * set.cols, "pixel data",
+                         std::to_string(set.count) + " images of " + std::to_string(set.rows) + " x " +
+                             std::to_string(set.cols));
         if (!f.at_end()) throw Error(images_path + ": trailing bytes after " + std::to_string(set.count) + " images");
     }
     if (!labels_path.empty()) {
@@ -95,8 +123,7 @@ ImageSet read_idx(const std::string& images_path, const std::string& labels_path
         if (n != set.count)
             throw Error(labels_path + ": " + std::to_string(n) + " labels for " + std::to_string(set.count) + " images in " +
                         images_path);
-        set.labels.resize(n);
-        f.read(set.labels.data(), n, "labels");
+        f.read_announced(set.labels, n, "labels", std::to_string(n) + " labels");
         if (!f.at_end()) throw Error(labels_path + ": trailing bytes after " + std::to_string(n) + " labels");
     }
     return set;

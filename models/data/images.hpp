@@ -25,7 +25,8 @@ struct ImageSet {
 // Reads an IDX image file (magic 0x00000803) and, if given, its label file (0x00000801).
 // A wrong magic number, impossible dimensions, a truncated file, trailing bytes,
 // a corrupt gzip stream or a label count that differs from the image count are
-// refused with the file name and the reason.
+// refused with the file name and the reason. Memory grows with the data actually
+// read, so a header announcing more than the file holds costs no more than the file.
 ImageSet read_idx(const std::string& images_path, const std::string& labels_path = "");
 
 // Train or test split of an MNIST-style folder: {prefix}-images-idx3-ubyte.gz and

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -18,19 +19,46 @@ std::string hex(unsigned char c) {
     return std::string("0x") + d[c >> 4] + d[c & 15];
 }
 
+// Reads the next line (without its '\n') into `line`, keeping at most limit + 1 of its
+// bytes however long it is, so a file without line breaks is refused without being
+// held in memory. Returns the line's full length, or npos at the end of the file or
+// on a read error (in.bad()).
+std::size_t next_line(std::istream& in, std::string& line, std::size_t limit) {
+    line.clear();
+    std::size_t length = 0;
+    char buf[4096];
+    for (;;) {
+        in.getline(buf, sizeof buf);
+        const auto got = static_cast<std::size_t>(in.gcount());
+        if (in.bad()) return std::string::npos;
+        const bool full = in.fail() && !in.eof();  // sizeof buf - 1 bytes stored, the line goes on
+        const std::size_t stored = full || in.eof() ? got : got - 1;  // else the '\n' was counted too
+        if (line.size() <= limit) line.append(buf, std::min(stored, limit + 1 - line.size()));
+        length += stored;
+        if (full) {
+            in.clear();
+            continue;
+        }
+        if (in.eof() && got == 0 && length == 0) return std::string::npos;  // no line left
+        in.clear(in.rdstate() & ~std::ios::failbit);
+        return length;
+    }
+}
+
 }  // namespace
 
 std::vector<std::string> read_lines(const std::string& path, const ReadOptions& o) {
+    if (std::filesystem::is_directory(path)) throw Error(path + ": cannot open: it is a folder, not a text file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
     std::vector<std::string> out;
     std::string line;
     std::size_t number = 0;
-    while (std::getline(in, line)) {
+    for (std::size_t length; (length = next_line(in, line, o.max_line_bytes)) != std::string::npos;) {
         ++number;
         const std::string where = path + ":" + std::to_string(number) + ": ";
-        if (line.size() > o.max_line_bytes)
-            throw Error(where + "line of " + std::to_string(line.size()) + " bytes is longer than the limit of " +
+        if (length > o.max_line_bytes)
+            throw Error(where + "line of " + std::to_string(length) + " bytes is longer than the limit of " +
                         std::to_string(o.max_line_bytes) + " (not a one-sentence-per-line text file?)");
         for (std::size_t i = 0; i < line.size();) {
             if (line[i] == '\0') throw Error(where + "NUL byte at column " + std::to_string(i + 1) + " (a binary file?)");

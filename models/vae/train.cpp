@@ -258,16 +258,25 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
     if (o.resume) {
         if (o.run_dir.empty() || !fs::exists(ckpt)) throw Error("--resume: no checkpoint at " + ckpt.string());
         const json meta = read_run_meta(o.run_dir);
-        if (meta.value("model", "") != record.model)
-            throw Error(ckpt.string() + " holds a run of model '" + meta.value("model", "?") + "', not of '" + record.model + "'");
-        nn::load_checkpoint(ckpt.string(), model, &optimizer);
-        const json& t = meta.at("train");
-        step = t.at("step");
-        epoch = t.at("epoch");
-        batch_at = t.at("batch");
-        autograd::generator().set_state(t.at("rng"));
-        result.history = t.value("history", json::array());
-        partial_epoch = t.value("epoch_sums", json());
+        // The record is valid JSON but may still lack a field or hold the wrong kind
+        // of value: that is a damaged checkpoint too, not a json::exception to escape.
+        try {
+            if (meta.value("model", "") != record.model)
+                throw Error(ckpt.string() + " holds a run of model '" + meta.value("model", "?") + "', not of '" +
+                            record.model + "'");
+            nn::load_checkpoint(ckpt.string(), model, &optimizer);
+            const json& t = meta.at("train");
+            if (t.at("step").get<long>() < 0 || t.at("epoch").get<long>() < 0 || t.at("batch").get<long>() < 0)
+                throw Error(ckpt.string() + ": the metadata record has a negative step, epoch or batch");
+            step = t.at("step");
+            epoch = t.at("epoch");
+            batch_at = t.at("batch");
+            autograd::generator().set_state(t.at("rng"));
+            result.history = t.value("history", json::array());
+            partial_epoch = t.value("epoch_sums", json());
+        } catch (const json::exception& e) {
+            throw Error(ckpt.string() + ": the metadata record does not describe a run to resume (" + e.what() + ")");
+        }
         trim_metrics(metrics_path, step);
         std::cerr << "resuming " << ckpt.string() << " at step " << step << " (epoch " << epoch + 1 << ", batch " << batch_at
                   << ")\n";

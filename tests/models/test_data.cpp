@@ -73,6 +73,34 @@ TEST_CASE("read_sentences: bad files are refused with the file, the line and the
     CHECK_THROWS_WITH_AS(read_sentences(write_text("long.txt", "short\nthis line is too long\n"), o),
                          doctest::Contains("long.txt:2: line of 21 bytes is longer than the limit of 10"), Error);
     CHECK(read_sentences(write_text("utf8.txt", "caf\xc3\xa9 \xe2\x82\xac\n"))[0] == Tokens{"caf\xc3\xa9", "\xe2\x82\xac"});
+    fs::create_directories(scratch("a_folder"));
+    CHECK_THROWS_WITH_AS(read_sentences(scratch("a_folder")), doctest::Contains("a_folder: cannot open: it is a folder"), Error);
+}
+
+TEST_CASE("read_sentences: a file without line breaks is measured and refused, not held in memory") {
+    ReadOptions o;
+    o.max_line_bytes = 100;
+    const std::string path = write_text("one_line.bin", std::string(3'000'000, 'x'));
+    CHECK_THROWS_WITH_AS(read_sentences(path, o),
+                         doctest::Contains("one_line.bin:1: line of 3000000 bytes is longer than the limit of 100"), Error);
+}
+
+TEST_CASE("read_sentences: lines longer than the read buffer, at its edges and without a final newline, come whole") {
+    // The reader takes 4096 bytes at a time (4095 and a terminator): lines of 4094..4097 bytes cross that edge.
+    std::string text;
+    std::vector<Tokens> expect;
+    for (std::size_t n : {4094, 4095, 4096, 4097, 10000}) {
+        text += std::string(n - 2, 'a') + " b\n";
+        expect.push_back({std::string(n - 2, 'a'), "b"});
+    }
+    text += "\n" + std::string(4095, 'c');  // an empty line, then a last line without '\n'
+    expect.push_back({});
+    expect.push_back({std::string(4095, 'c')});
+    CHECK(read_sentences(write_text("edges.txt", text)) == expect);
+    ReadOptions o;
+    o.max_line_bytes = 4096;
+    CHECK_THROWS_WITH_AS(read_sentences(write_text("edges.txt", text), o),
+                         doctest::Contains("edges.txt:4: line of 4097 bytes is longer than the limit of 4096"), Error);
 }
 
 TEST_CASE("Vocabulary: specials first, then words by first occurrence, rare words dropped") {
@@ -142,7 +170,9 @@ TEST_CASE("read_idx: wrong magic, truncation, trailing bytes, label mismatch and
                          doctest::Contains("wrong magic number 0x00000801"), Error);
     const std::string full = idx_images(4, 3, 3);
     CHECK_THROWS_WITH_AS(read_idx(write_gz("trunc.gz", full.substr(0, full.size() - 5))),
-                         doctest::Contains("truncated: expected 36 bytes of pixel data, found 31"), Error);
+                         doctest::Contains("truncated: the header announces 4 images of 3 x 3 (36 bytes of pixel data), "
+                                           "the file holds 31"),
+                         Error);
     CHECK_THROWS_WITH_AS(read_idx(write_gz("trail.gz", full + "xx")), doctest::Contains("trailing bytes after 4 images"), Error);
     CHECK_THROWS_WITH_AS(read_idx(write_gz("img.gz", full), write_gz("lab.gz", idx_labels(5))),
                          doctest::Contains("5 labels for 4 images"), Error);
@@ -153,6 +183,34 @@ TEST_CASE("read_idx: wrong magic, truncation, trailing bytes, label mismatch and
     const auto cut = write_text("cut.gz", bytes.substr(0, bytes.size() / 2));
     CHECK_THROWS_AS(read_idx(cut), Error);
     CHECK_THROWS_WITH_AS(read_idx(scratch("nothere.gz")), doctest::Contains("cannot open"), Error);
+    fs::create_directories(scratch("idx_folder"));
+    CHECK_THROWS_WITH_AS(read_idx(scratch("idx_folder")), doctest::Contains("idx_folder: cannot open: it is a folder"), Error);
+}
+
+TEST_CASE("read_idx: a header that announces more than the file holds is refused before the memory is claimed") {
+    // 33 bytes claiming 134,217,728 images of 768 x 512: 48 TB if the header were believed.
+    std::string header;
+    put32(header, 0x803);
+    put32(header, 134217728);
+    put32(header, 768);
+    put32(header, 512);
+    const std::string bytes = header + std::string(17, '\x7f');
+    REQUIRE(bytes.size() == 33);
+    const std::string expect = ": truncated: the header announces 134217728 images of 768 x 512 "
+                               "(52776558133248 bytes of pixel data), the file holds 17";
+    const std::string plain = write_text("huge-images-idx3-ubyte", bytes).string();
+    CHECK_THROWS_WITH_AS(read_idx(plain), (plain + expect).c_str(), Error);
+    const std::string gz = write_gz("huge-images-idx3-ubyte.gz", bytes).string();
+    CHECK_THROWS_WITH_AS(read_idx(gz), (gz + expect).c_str(), Error);
+    // Labels are read only up to the count of images actually present.
+    const auto img = write_gz("few-images.gz", idx_images(3, 2, 2));
+    std::string labels;
+    put32(labels, 0x801);
+    put32(labels, 3);
+    labels += "\x01";
+    const std::string lab = write_gz("few-labels.gz", labels).string();
+    CHECK_THROWS_WITH_AS(read_idx(img, lab), (lab + ": truncated: the header announces 3 labels (3 bytes of labels), the file holds 1").c_str(),
+                         Error);
 }
 
 TEST_CASE("binarisation: fixed draws once, dynamic draws per batch, both follow the grey level") {

@@ -362,6 +362,34 @@ TEST_CASE("train: resuming a run of another model is refused") {
                          doctest::Contains("holds a run of model 'text', not of 'image'"), Error);
 }
 
+TEST_CASE("train: resuming from a metadata record that lacks a field or holds the wrong kind of value is refused") {
+    ToyText toy(16);
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch_size = 8;
+    o.progress = false;
+    o.run_dir = scratch("damaged_meta").string();
+    run_text(toy, o, 1);
+    const std::string path = (fs::path(o.run_dir) / "checkpoint.npz").string();
+    const auto good = nn::read_npz(path);
+    o.resume = true;
+    auto resume_with = [&](const std::string& meta) {
+        auto entries = good;
+        for (auto& [name, bytes] : entries)
+            if (name == "meta") bytes = nn::npy_bytes(meta);
+        nn::write_npz(path, entries);
+        autograd::manual_seed(1);
+        SentenceVAE vae(tiny_text(toy.vocab.size()));
+        train(vae, toy.set, &toy.set, {"text", vae.config_json()}, o);
+    };
+    const std::string refused = path + ": the metadata record does not describe a run to resume";
+    CHECK_THROWS_WITH_AS(resume_with(R"({"model": "text"})"), doctest::Contains(refused.c_str()), Error);
+    CHECK_THROWS_WITH_AS(resume_with(R"({"model": "text", "train": {"step": "x"}})"), doctest::Contains(refused.c_str()), Error);
+    CHECK_THROWS_WITH_AS(resume_with("[1, 2]"), doctest::Contains(refused.c_str()), Error);
+    CHECK_THROWS_WITH_AS(resume_with(R"({"model": "text", "train": {"step": -1, "epoch": 0, "batch": 0, "rng": ""}})"),
+                         (path + ": the metadata record has a negative step, epoch or batch").c_str(), Error);
+}
+
 TEST_CASE("mutual_information and active units: 0 when q ignores x, log N when q tells examples apart") {
     const std::size_t N = 50;
     const Array mu0 = zeros({N, 2}), lv0 = zeros({N, 2});
