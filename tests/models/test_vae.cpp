@@ -1,6 +1,10 @@
 // The VAEs on tiny configurations: KL schedules, the ELBO, finite-difference
 // gradient checks through whole models, overfitting one batch, a short training
 // run, resume-equals-uninterrupted, the estimators, and generation.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -522,4 +526,54 @@ TEST_CASE("train: checkpoints within an epoch every N steps bound what a kill lo
     CHECK(std::find(saved.begin(), saved.end(), 3) != saved.end());
     CHECK(std::find(saved.begin(), saved.end(), 9) != saved.end());
     CHECK(read_run_meta(o.run_dir)["train"]["step"] == 10);
+}
+
+TEST_CASE("train: a run folder another training holds is refused, naming the holder") {
+    ToyText toy(16);
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch_size = 8;
+    o.progress = false;
+    o.validate = false;
+    o.run_dir = scratch("locked").string();
+    fs::create_directories(o.run_dir);
+    const int fd = ::open((fs::path(o.run_dir) / ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);  // as another trainer would
+    CHECK(::pwrite(fd, "4242", 4, 0) == 4);
+    CHECK_THROWS_WITH_AS(run_text(toy, o, 1), doctest::Contains("is in use by another training (process 4242)"), Error);
+    ::flock(fd, LOCK_UN);
+    ::close(fd);
+    run_text(toy, o, 1);  // free again
+    CHECK(fs::exists(fs::path(o.run_dir) / "checkpoint.npz"));
+}
+
+TEST_CASE("train: resuming drops a torn last metrics line and the lines past the checkpoint") {
+    ToyText toy(32);
+    TrainOptions o;
+    o.epochs = 2;
+    o.batch_size = 8;
+    o.progress = false;
+    o.validate = false;
+    o.log_every = 1;
+    o.max_steps = 5;
+    o.run_dir = scratch("torn").string();
+    run_text(toy, o, 1);
+    const fs::path metrics = fs::path(o.run_dir) / "metrics.jsonl";
+    std::ofstream(metrics, std::ios::app) << "{\"type\":\"step\",\"step\":6,\"loss\":1}\n{\"type\":\"st";  // a kill mid-line
+    TrainOptions more = o;
+    more.resume = true;
+    more.max_steps = 0;
+    run_text(toy, more, 1);
+    std::ifstream in(metrics);
+    long last = 0;
+    std::size_t lines = 0;
+    for (std::string line; std::getline(in, line); ++lines) {
+        const auto j = nlohmann::json::parse(line);  // every line is whole JSON
+        if (j["type"] == "step") {
+            CHECK(j["step"].get<long>() == last + 1);  // each step once, in order
+            last = j["step"];
+        }
+    }
+    CHECK(last == 8);
 }
