@@ -34,17 +34,22 @@ public:
             throw Error(path_ + ": truncated: expected " + std::to_string(n) + " bytes of " + what + ", found " +
                         std::to_string(done));
     }
-    // Reads the n bytes a header announced into `out`. The buffer starts at 1 MiB and
-    // doubles only as data actually arrives, so a header that claims more than the file
-    // holds costs at most 1 MiB or twice what the file does hold, never the claimed size.
+    // Reads the n bytes a header announced into `out`, never reserving more than the
+    // file can hold: its own size for a plain file, 1032 times it for a gzip file
+    // (deflate's largest expansion). Within that, the buffer is reserved once (the
+    // real files then cost their size, not a copy on each growth) and filled chunk by
+    // chunk, so memory is touched only as data arrives.
     void read_announced(std::vector<std::uint8_t>& out, std::size_t n, const std::string& what,
                         const std::string& announced) {
+        constexpr std::size_t chunk = std::size_t{1} << 20;
+        const std::size_t file_bytes = static_cast<std::size_t>(std::filesystem::file_size(path_));
+        const std::size_t can_hold = gzdirect(f_) ? file_bytes : 1032 * file_bytes + chunk;
         out.clear();
+        out.reserve(std::min(n, can_hold));
         std::size_t done = 0;
         while (done < n) {
-            const std::size_t size = std::min(n, std::max<std::size_t>(std::size_t{1} << 20, 2 * done));
-            out.reserve(size);  // exactly: resize() alone may reserve twice what is asked
-            out.resize(size);
+            const std::size_t size = std::min(n, done + chunk);
+            out.resize(size);  // within the reserved capacity unless the file lied about what it holds
             const std::size_t got = read_some(reinterpret_cast<char*>(out.data()) + done, size - done, what);
             done += got;
             if (done < size)
