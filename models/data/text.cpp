@@ -47,11 +47,15 @@ std::size_t next_line(std::istream& in, std::string& line, std::size_t limit) {
 
 }  // namespace
 
-std::vector<std::string> read_lines(const std::string& path, const ReadOptions& o) {
+namespace {
+
+// Calls take(line) for each checked line of the file, in order, without holding the
+// whole file: read_sentences keeps only the tokens.
+template <class Take>
+void for_each_line(const std::string& path, const ReadOptions& o, Take take) {
     if (std::filesystem::is_directory(path)) throw Error(path + ": cannot open: it is a folder, not a text file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-    std::vector<std::string> out;
     std::string line;
     std::size_t number = 0;
     for (std::size_t length; (length = next_line(in, line, o.max_line_bytes)) != std::string::npos;) {
@@ -69,23 +73,30 @@ std::vector<std::string> read_lines(const std::string& path, const ReadOptions& 
             i += n;
         }
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        out.push_back(std::move(line));
+        take(line);
     }
     if (in.bad()) throw Error(path + ": read error after line " + std::to_string(number) + ": " + std::strerror(errno));
     if (number == 0) throw Error(path + ": the file is empty");
+}
+
+}  // namespace
+
+std::vector<std::string> read_lines(const std::string& path, const ReadOptions& o) {
+    std::vector<std::string> out;
+    for_each_line(path, o, [&](std::string& line) { out.push_back(std::move(line)); });
     return out;
 }
 
 std::vector<Tokens> read_sentences(const std::string& path, const ReadOptions& o) {
     std::vector<Tokens> out;
-    for (std::string& line : read_lines(path, o)) {
+    for_each_line(path, o, [&](std::string& line) {
         if (o.lower_case)
             for (char& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         std::istringstream words(line);
         Tokens t;
         for (std::string w; words >> w;) t.push_back(std::move(w));
         out.push_back(std::move(t));
-    }
+    });
     return out;
 }
 
