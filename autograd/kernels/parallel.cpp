@@ -262,9 +262,10 @@ std::size_t parallel_for(std::size_t n, std::size_t min_piece, const Body& body,
     // Always wait for every piece before leaving: the body lives in the caller's frame.
     for (std::uint64_t d = job.done.load(std::memory_order_acquire); d < parts; d = job.done.load(std::memory_order_acquire))
         wait_for_change(job.done, d);
-    // Jobs whose pieces take the caller under ~20 us say little: a helper woken from
-    // its sleep may need that long to start, on a quiet machine too.
-    if (wake && own_done - started > std::chrono::microseconds(20)) {
+    // Short jobs count too: on a quiet machine a helper is spinning when they come
+    // (they come in bursts, one product per GRU step), so only a helper that another
+    // process keeps off its core is late for most of them.
+    if (wake) {
         const auto now = WakePolicy::Clock::now();
         p.policy.record(ran == parts || now - own_done > own_done - started, now);
     }
