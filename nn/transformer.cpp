@@ -28,6 +28,37 @@ Tensor LayerNorm::forward(const Tensor& x) const {
     return layer_norm(x, weight, bias, eps);
 }
 
+// ---------------------------------------------------------------- Packing
+
+Packing::Packing(const std::vector<std::size_t>& lengths, std::size_t L) : batch(lengths.size()), length(L) {
+    std::size_t n = 0;
+    for (std::size_t len : lengths) {
+        if (len > L)
+            throw Error("Packing: a sequence of " + std::to_string(len) + " positions does not fit a padded length of " +
+                        std::to_string(L));
+        n += len;
+    }
+    rows = Indices::from_shape({n});
+    std::size_t i = 0;
+    for (std::size_t b = 0; b < batch; ++b)
+        for (std::size_t t = 0; t < lengths[b]; ++t) rows(i++) = static_cast<std::int64_t>(b * L + t);
+    key_padding_mask = Tensor(padding_mask(lengths, L));
+}
+
+Tensor Packing::pad(const Tensor& packed) const {
+    if (packed.ndim() != 2 || packed.shape()[0] != size())
+        throw Error("Packing::pad: expected a packed batch [" + std::to_string(size()) + ", D], got " +
+                    shape_str(packed.shape()));
+    return reshape(put_rows(packed, rows, batch * length), {batch, length, packed.shape()[1]});
+}
+
+Tensor Packing::pack(const Tensor& padded) const {
+    if (padded.ndim() != 3 || padded.shape()[0] != batch || padded.shape()[1] != length)
+        throw Error("Packing::pack: expected a padded batch [" + std::to_string(batch) + ", " + std::to_string(length) +
+                    ", D], got " + shape_str(padded.shape()));
+    return take_rows(padded, rows);
+}
+
 // ---------------------------------------------------------------- MultiheadAttention
 
 namespace {
@@ -52,6 +83,16 @@ Tensor rows(const Tensor& w, std::size_t from, std::size_t to) {
 // Features [from, to) of the last axis.
 Tensor features(const Tensor& x, std::size_t from, std::size_t to) {
     return slice(x, -1, static_cast<long>(from), static_cast<long>(to));
+}
+
+// attn_mask and the padding of the keys [B, Lk] as one additive mask.
+Tensor combined_mask(const Tensor& attn_mask, const Tensor& key_padding_mask, std::size_t B, std::size_t Lk) {
+    if (!key_padding_mask.defined()) return attn_mask;
+    if (key_padding_mask.shape() != Shape{B, Lk})
+        throw Error("MultiheadAttention: key_padding_mask " + shape_str(key_padding_mask.shape()) + " must be [" +
+                    std::to_string(B) + ", " + std::to_string(Lk) + "]");
+    const Tensor padding = reshape(key_padding_mask, {B, 1, 1, Lk});  // over every head and query
+    return attn_mask.defined() ? attn_mask + padding : padding;
 }
 
 }  // namespace
@@ -95,22 +136,55 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
             v = linear(value, rows(in_proj_weight, 2 * E, 3 * E), rows(in_proj_bias, 2 * E, 3 * E));
         }
     }
-    // One additive mask: attn_mask [Lq, Lk] and the padding of the keys [B, 1, 1, Lk].
-    Tensor mask = attn_mask;
-    if (key_padding_mask.defined()) {
-        const std::size_t B = key.shape()[0], Lk = key.shape()[1];
-        if (key_padding_mask.shape() != Shape{B, Lk})
-            throw Error("MultiheadAttention: key_padding_mask " + shape_str(key_padding_mask.shape()) + " must be [" +
-                        std::to_string(B) + ", " + std::to_string(Lk) + "]");
-        const Tensor padding = reshape(key_padding_mask, {B, 1, 1, Lk});
-        mask = mask.defined() ? mask + padding : padding;
-    }
-    const Attention att = scaled_dot_product_attention(split_heads(q, num_heads), split_heads(k, num_heads),
-                                                       split_heads(v, num_heads), mask,
-                                                       is_training() ? dropout : 0.0f);
-    AttentionOutput out{out_proj(merge_heads(att.output)), Tensor()};
-    if (need_weights) out.weights = mean(att.weights, 1);
+    AttentionOutput out;
+    const Tensor heads = heads_attend(q, k, v, combined_mask(attn_mask, key_padding_mask, key.shape()[0], key.shape()[1]),
+                                      need_weights ? &out.weights : nullptr);
+    out.output = out_proj(heads);
     return out;
+}
+
+Tensor MultiheadAttention::heads_attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                                        Tensor* weights) const {
+    const Attention att = scaled_dot_product_attention(split_heads(q, num_heads), split_heads(k, num_heads),
+                                                       split_heads(v, num_heads), mask, is_training() ? dropout : 0.0f);
+    if (weights) *weights = mean(att.weights, 1);  // averaged over the heads
+    return merge_heads(att.output);
+}
+
+namespace {
+
+void check_packed(const Tensor& x, const Packing& p, std::size_t E, const char* who) {
+    if (x.ndim() != 2 || x.shape()[0] != p.size() || x.shape()[1] != E)
+        throw Error(std::string("MultiheadAttention::") + who + ": a packed batch must be [" + std::to_string(p.size()) +
+                    ", " + std::to_string(E) + "], got " + shape_str(x.shape()));
+}
+
+}  // namespace
+
+// The projections on the N real rows; attention on the padded layout, where the
+// pads' keys are masked and the pads' queries are dropped by pack(). The pads hold
+// zeros instead of forward()'s projected pads, which no real position sees.
+Tensor MultiheadAttention::self_attention(const Tensor& x, const Packing& p, const Tensor& attn_mask) const {
+    const std::size_t E = embed_dim;
+    check_packed(x, p, E, "self_attention");
+    const Tensor qkv = p.pad(linear(x, in_proj_weight, in_proj_bias));  // [B, L, 3E]
+    const Tensor heads = heads_attend(features(qkv, 0, E), features(qkv, E, 2 * E), features(qkv, 2 * E, 3 * E),
+                                      combined_mask(attn_mask, p.key_padding_mask, p.batch, p.length));
+    return out_proj(p.pack(heads));
+}
+
+Tensor MultiheadAttention::cross_attention(const Tensor& x, const Packing& p, const Tensor& memory,
+                                           const Tensor& memory_key_padding_mask) const {
+    const std::size_t E = embed_dim;
+    check_packed(x, p, E, "cross_attention");
+    if (memory.ndim() != 3 || memory.shape()[0] != p.batch || memory.shape()[2] != E)
+        throw Error("MultiheadAttention::cross_attention: memory must be [" + std::to_string(p.batch) + ", Lm, " +
+                    std::to_string(E) + "], got " + shape_str(memory.shape()));
+    const Tensor q = p.pad(linear(x, rows(in_proj_weight, 0, E), rows(in_proj_bias, 0, E)));  // [B, L, E]
+    const Tensor kv = linear(memory, rows(in_proj_weight, E, 3 * E), rows(in_proj_bias, E, 3 * E));
+    const Tensor heads = heads_attend(q, features(kv, 0, E), features(kv, E, 2 * E),
+                                      combined_mask(Tensor(), memory_key_padding_mask, p.batch, memory.shape()[1]));
+    return out_proj(p.pack(heads));
 }
 
 void KeyValueCache::select_rows(const Indices& rows) {
@@ -180,23 +254,29 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerLayerOptions& 
     register_module("norm2", norm2);
 }
 
-Tensor TransformerEncoderLayer::self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding) const {
-    return drop(self_attn.forward(x, x, x, mask, padding).output, options.dropout, is_training());
-}
-
 Tensor TransformerEncoderLayer::feed_forward_block(const Tensor& x) const {
     const Tensor h = drop(activate(linear1(x), options.activation), options.dropout, is_training());
     return drop(linear2(h), options.dropout, is_training());
 }
 
-Tensor TransformerEncoderLayer::forward(const Tensor& src, const Tensor& mask, const Tensor& padding) const {
+template <class Attend>
+Tensor TransformerEncoderLayer::layer(const Tensor& src, const Attend& attend) const {
+    auto self_attention_block = [&](const Tensor& x) { return drop(attend(x), options.dropout, is_training()); };
     Tensor x = src;
     if (options.norm_first) {
-        x = x + self_attention_block(norm1(x), mask, padding);
+        x = x + self_attention_block(norm1(x));
         return x + feed_forward_block(norm2(x));
     }
-    x = norm1(x + self_attention_block(x, mask, padding));
+    x = norm1(x + self_attention_block(x));
     return norm2(x + feed_forward_block(x));
+}
+
+Tensor TransformerEncoderLayer::forward(const Tensor& src, const Tensor& mask, const Tensor& padding) const {
+    return layer(src, [&](const Tensor& x) { return self_attn.forward(x, x, x, mask, padding).output; });
+}
+
+Tensor TransformerEncoderLayer::forward(const Tensor& src, const Packing& packing, const Tensor& mask) const {
+    return layer(src, [&](const Tensor& x) { return self_attn.self_attention(x, packing, mask); });
 }
 
 TransformerDecoderLayer::TransformerDecoderLayer(const TransformerLayerOptions& o)
@@ -217,43 +297,44 @@ TransformerDecoderLayer::TransformerDecoderLayer(const TransformerLayerOptions& 
     register_module("norm3", norm3);
 }
 
-Tensor TransformerDecoderLayer::self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding) const {
-    return drop(self_attn.forward(x, x, x, mask, padding).output, options.dropout, is_training());
-}
-
-Tensor TransformerDecoderLayer::cross_attention_block(const Tensor& x, const Tensor& memory,
-                                                      const Tensor& padding) const {
-    return drop(multihead_attn.forward(x, memory, memory, Tensor(), padding).output, options.dropout, is_training());
-}
-
 Tensor TransformerDecoderLayer::feed_forward_block(const Tensor& x) const {
     const Tensor h = drop(activate(linear1(x), options.activation), options.dropout, is_training());
     return drop(linear2(h), options.dropout, is_training());
 }
 
-Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
-                                        const Tensor& tgt_padding, const Tensor& memory_padding) const {
+template <class Attend, class AttendMemory>
+Tensor TransformerDecoderLayer::layer(const Tensor& tgt, const Attend& attend, const AttendMemory& attend_memory) const {
+    auto self_attention_block = [&](const Tensor& x) { return drop(attend(x), options.dropout, is_training()); };
+    auto cross_attention_block = [&](const Tensor& x) { return drop(attend_memory(x), options.dropout, is_training()); };
     Tensor x = tgt;
     if (options.norm_first) {
-        x = x + self_attention_block(norm1(x), tgt_mask, tgt_padding);
-        x = x + cross_attention_block(norm2(x), memory, memory_padding);
+        x = x + self_attention_block(norm1(x));
+        x = x + cross_attention_block(norm2(x));
         return x + feed_forward_block(norm3(x));
     }
-    x = norm1(x + self_attention_block(x, tgt_mask, tgt_padding));
-    x = norm2(x + cross_attention_block(x, memory, memory_padding));
+    x = norm1(x + self_attention_block(x));
+    x = norm2(x + cross_attention_block(x));
     return norm3(x + feed_forward_block(x));
 }
 
+Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask,
+                                        const Tensor& tgt_padding, const Tensor& memory_padding) const {
+    return layer(
+        tgt, [&](const Tensor& x) { return self_attn.forward(x, x, x, tgt_mask, tgt_padding).output; },
+        [&](const Tensor& x) { return multihead_attn.forward(x, memory, memory, Tensor(), memory_padding).output; });
+}
+
+Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Packing& packing, const Tensor& memory,
+                                        const Tensor& tgt_mask, const Tensor& memory_padding) const {
+    return layer(
+        tgt, [&](const Tensor& x) { return self_attn.self_attention(x, packing, tgt_mask); },
+        [&](const Tensor& x) { return multihead_attn.cross_attention(x, packing, memory, memory_padding); });
+}
+
 Tensor TransformerDecoderLayer::step(const Tensor& x0, DecoderLayerCache& cache, const Tensor& memory_padding) const {
-    Tensor x = x0;
-    if (options.norm_first) {
-        x = x + self_attn.self_attention_step(norm1(x), cache.self);
-        x = x + multihead_attn.attend_to(norm2(x), cache.memory, memory_padding);
-        return x + feed_forward_block(norm3(x));
-    }
-    x = norm1(x + self_attn.self_attention_step(x, cache.self));
-    x = norm2(x + multihead_attn.attend_to(x, cache.memory, memory_padding));
-    return norm3(x + feed_forward_block(x));
+    return layer(
+        x0, [&](const Tensor& x) { return self_attn.self_attention_step(x, cache.self); },
+        [&](const Tensor& x) { return multihead_attn.attend_to(x, cache.memory, memory_padding); });
 }
 
 // ---------------------------------------------------------------- the stacks
@@ -292,6 +373,12 @@ Tensor TransformerEncoder::forward(const Tensor& src, const Tensor& mask, const 
     return norm ? norm->forward(x) : x;
 }
 
+Tensor TransformerEncoder::forward(const Tensor& src, const Packing& packing, const Tensor& mask) const {
+    Tensor x = src;
+    for (const auto& layer : layers) x = layer->forward(x, packing, mask);
+    return norm ? norm->forward(x) : x;
+}
+
 TransformerDecoder::TransformerDecoder(const TransformerLayerOptions& o, std::size_t n, bool final_norm,
                                        bool independent_init) {
     if (n == 0) throw Error("TransformerDecoder: num_layers must be positive");
@@ -310,6 +397,13 @@ Tensor TransformerDecoder::forward(const Tensor& tgt, const Tensor& memory, cons
                                    const Tensor& tgt_padding, const Tensor& memory_padding) const {
     Tensor x = tgt;
     for (const auto& layer : layers) x = layer->forward(x, memory, tgt_mask, tgt_padding, memory_padding);
+    return norm ? norm->forward(x) : x;
+}
+
+Tensor TransformerDecoder::forward(const Tensor& tgt, const Packing& packing, const Tensor& memory,
+                                   const Tensor& tgt_mask, const Tensor& memory_padding) const {
+    Tensor x = tgt;
+    for (const auto& layer : layers) x = layer->forward(x, packing, memory, tgt_mask, memory_padding);
     return norm ? norm->forward(x) : x;
 }
 

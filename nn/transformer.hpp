@@ -31,6 +31,23 @@ public:
     Tensor weight, bias;  // [D] each
 };
 
+// A batch of B sequences of different lengths, padded to L positions, computed at
+// its real positions only. A packed tensor [N, D] holds them in order (sequence 0's
+// positions, then sequence 1's, ...; N = the sum of the lengths), so the
+// position-wise parts of a layer (projections, feed-forward, layer norm, dropout)
+// cost N rows instead of B * L. Only attention, which mixes positions, works on
+// the padded layout, between pad() and pack(). A batch of PTB sentences is about
+// half padding: this halves a Transformer VAE's products.
+struct Packing {
+    Packing(const std::vector<std::size_t>& lengths, std::size_t padded_length);
+    std::size_t batch, length;      // B, L
+    Indices rows;                   // [N]: packed row i is row rows[i] = b * L + t of the padded [B * L, D]
+    Tensor key_padding_mask;        // [B, L]: 0 at the real positions, -inf at the pads
+    std::size_t size() const { return rows.size(); }
+    Tensor pad(const Tensor& packed) const;   // [N, D] -> [B, L, D], zeros at the pads
+    Tensor pack(const Tensor& padded) const;  // [B, L, D] -> [N, D]
+};
+
 struct AttentionOutput {
     Tensor output;   // [B, Lq, E]
     Tensor weights;  // [B, Lq, Lk], averaged over the heads (only with need_weights)
@@ -56,6 +73,14 @@ public:
     AttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& attn_mask = {},
                             const Tensor& key_padding_mask = {}, bool need_weights = false) const;
 
+    // The same on a packed batch x [N, E] (Packing): self-attention, the pads masked
+    // as keys (attn_mask as above, [L, L]) ...
+    Tensor self_attention(const Tensor& x, const Packing& packing, const Tensor& attn_mask = {}) const;
+    // ... and cross-attention to a padded memory [B, Lm, E]. Both give forward()'s
+    // numbers at the real positions, [N, E].
+    Tensor cross_attention(const Tensor& x, const Packing& packing, const Tensor& memory,
+                           const Tensor& memory_key_padding_mask = {}) const;
+
     // Decoding one position at a time. Self-attention: x [B, 1, E] is the next
     // position; its key and value join `cache`, and it attends to every position so
     // far (causal by construction). The same numbers as forward() on the whole
@@ -71,6 +96,12 @@ public:
     Tensor in_proj_weight;  // [3E, E]: the rows of W_q, then W_k, then W_v
     Tensor in_proj_bias;    // [3E]; undefined without bias
     Linear out_proj;        // [E, E]
+
+private:
+    // The heads of projected q [B, Lq, E], k and v [B, Lk, E] attend under one
+    // additive mask; the result has its heads side by side again, [B, Lq, E].
+    Tensor heads_attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                        Tensor* weights = nullptr) const;
 };
 
 enum class Activation { relu, gelu };
@@ -93,6 +124,8 @@ class TransformerEncoderLayer : public Module {
 public:
     explicit TransformerEncoderLayer(const TransformerLayerOptions& options);
     Tensor forward(const Tensor& src, const Tensor& src_mask = {}, const Tensor& src_key_padding_mask = {}) const;
+    // A packed batch src [N, D]: the same numbers at the real positions.
+    Tensor forward(const Tensor& src, const Packing& packing, const Tensor& src_mask = {}) const;
 
     TransformerLayerOptions options;
     MultiheadAttention self_attn;
@@ -100,7 +133,9 @@ public:
     LayerNorm norm1, norm2;
 
 private:
-    Tensor self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding) const;
+    // The residual blocks around `attend`, the self-attention of the padded or the packed batch.
+    template <class Attend>
+    Tensor layer(const Tensor& src, const Attend& attend) const;
     Tensor feed_forward_block(const Tensor& x) const;
 };
 
@@ -118,6 +153,10 @@ public:
     explicit TransformerDecoderLayer(const TransformerLayerOptions& options);
     Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {},
                    const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {}) const;
+    // A packed batch tgt [N, D] and a padded memory [B, Lm, D]: the same numbers at
+    // the real positions.
+    Tensor forward(const Tensor& tgt, const Packing& packing, const Tensor& memory, const Tensor& tgt_mask = {},
+                   const Tensor& memory_key_padding_mask = {}) const;
     // One position x [B, 1, D] (evaluation mode: no dropout); cache.memory must hold
     // multihead_attn.project_memory(memory).
     Tensor step(const Tensor& x, DecoderLayerCache& cache, const Tensor& memory_key_padding_mask = {}) const;
@@ -128,8 +167,10 @@ public:
     LayerNorm norm1, norm2, norm3;
 
 private:
-    Tensor self_attention_block(const Tensor& x, const Tensor& mask, const Tensor& padding) const;
-    Tensor cross_attention_block(const Tensor& x, const Tensor& memory, const Tensor& padding) const;
+    // The residual blocks around `attend` and `attend_memory`, the self- and
+    // cross-attention of the padded batch, the packed batch or the next position.
+    template <class Attend, class AttendMemory>
+    Tensor layer(const Tensor& tgt, const Attend& attend, const AttendMemory& attend_memory) const;
     Tensor feed_forward_block(const Tensor& x) const;
 };
 
@@ -141,6 +182,7 @@ public:
     TransformerEncoder(const TransformerLayerOptions& layer, std::size_t num_layers, bool final_norm = true,
                        bool independent_init = false);
     Tensor forward(const Tensor& src, const Tensor& mask = {}, const Tensor& src_key_padding_mask = {}) const;
+    Tensor forward(const Tensor& src, const Packing& packing, const Tensor& mask = {}) const;  // packed [N, D]
     std::vector<std::unique_ptr<TransformerEncoderLayer>> layers;
     std::unique_ptr<LayerNorm> norm;  // null without final_norm
 };
@@ -151,6 +193,8 @@ public:
                        bool independent_init = false);
     Tensor forward(const Tensor& tgt, const Tensor& memory, const Tensor& tgt_mask = {},
                    const Tensor& tgt_key_padding_mask = {}, const Tensor& memory_key_padding_mask = {}) const;
+    Tensor forward(const Tensor& tgt, const Packing& packing, const Tensor& memory, const Tensor& tgt_mask = {},
+                   const Tensor& memory_key_padding_mask = {}) const;  // packed [N, D]
     // Decoding one position at a time (the key/value caches of docs/transformer.md):
     // start() projects the memory once per layer; step() takes the next position
     // [B, 1, D] and gives its output [B, 1, D], the same as forward() on the whole

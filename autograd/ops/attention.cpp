@@ -19,7 +19,7 @@ Attention scaled_dot_product_attention(const Tensor& q, const Tensor& k, const T
         throw Error("scaled_dot_product_attention: q " + shape_str(q.shape()) + ", k " + shape_str(k.shape()) +
                     " and v " + shape_str(v.shape()) + " do not fit ([..., Lq, d], [..., Lk, d], [..., Lk, dv])");
     const float scale = 1.0f / std::sqrt(static_cast<float>(q.shape().back()));
-    const Tensor scores = matmul(q, transpose(k, -2, -1)) * scale;  // [..., Lq, Lk]
+    const Tensor scores = matmul_transposed(q, k) * scale;  // q k^T: [..., Lq, Lk]
     Tensor weights = mask.defined() ? softmax(scores, -1, mask) : softmax(scores, -1);
     if (dropout_p > 0.0f) weights = dropout(weights, dropout_p);
     return {matmul(weights, v), weights};

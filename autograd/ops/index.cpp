@@ -1,4 +1,4 @@
-// gather, take_rows, where, dropout. Row copies and their scatter-add are
+// gather, take_rows, put_rows, where, dropout. Row copies and their scatter-add are
 // kernels/copy.hpp.
 #include "autograd/ops/index.hpp"
 
@@ -38,6 +38,22 @@ Tensor take_rows(const Tensor& x, const Indices& rows) {
     return record("take_rows", std::move(y), {x}, [rows, D, R](Step& s) -> Grads {
         Array dx = Array::from_shape(s.input(0).shape());
         kernels::scatter_add_rows(s.grad.data(), D, rows.data(), rows.size(), -1, R, dx.data());
+        return {std::move(dx)};
+    });
+}
+
+// y = 0; y[rows[k]] += x[k]     dx[k] = g[rows[k]]
+Tensor put_rows(const Tensor& x, const Indices& rows, std::size_t count) {
+    const Array& X = x.value();
+    if (X.dimension() != 2 || rows.dimension() != 1 || rows.size() != X.shape()[0])
+        throw Error("put_rows: needs x [N, D] and N row ids, got " + shape_str(X.shape()) + " and " + shape_str(rows.shape()));
+    const std::size_t D = X.shape()[1];
+    detail::check_ids("put_rows", "row", rows, count, std::to_string(count) + " rows");
+    Array y = Array::from_shape({count, D});
+    kernels::scatter_add_rows(X.data(), D, rows.data(), rows.size(), -1, count, y.data());
+    return record("put_rows", std::move(y), {x}, [rows, D](Step& s) -> Grads {
+        Array dx = Array::from_shape({rows.size(), D});
+        kernels::gather_rows(s.grad.data(), D, rows.data(), rows.size(), dx.data());
         return {std::move(dx)};
     });
 }

@@ -1,4 +1,5 @@
-// Indexing and masking: gather (rows by id: the embedding lookup), where, dropout.
+// Indexing and masking: gather (rows by id: the embedding lookup), take_rows and
+// put_rows, where, dropout.
 #pragma once
 
 #include "autograd/tensor.hpp"
@@ -15,6 +16,12 @@ Tensor gather(const Tensor& table, const Indices& ids, std::int64_t no_grad_id =
 // (1-D): x [B, T, H] with rows b*T + t -> [len(rows), H]. Same as
 // gather(reshape(x, {infer, H}), rows) without copying x first. Backward: scatter-add.
 Tensor take_rows(const Tensor& x, const Indices& rows);
+
+// The adjoint of take_rows: [count, D] zeros, then row rows[k] += x[k] for each
+// row k of x [N, D] (rows 1-D, N ids in [0, count)). With distinct ids it puts the
+// rows back where take_rows took them: a packed batch of sequences back into its
+// padded [B * L, D] layout, zeros at the pads. Backward: take_rows of the gradient.
+Tensor put_rows(const Tensor& x, const Indices& rows, std::size_t count);
 
 // y = condition ? a : b, element-wise, where condition is any nonzero value (a
 // constant 0/1 tensor, as PyTorch's bool tensors); all three broadcast together.

@@ -35,6 +35,8 @@ std::vector<std::size_t> batch_of(const Shape& in, const Shape& out) {
     return index;
 }
 
+Tensor batched_product(const char* op, const Tensor& a, const Tensor& b, bool b_transposed);
+
 std::vector<std::size_t> identity(std::size_t n) {
     std::vector<std::size_t> v(n);
     for (std::size_t i = 0; i < n; ++i) v[i] = i;
@@ -71,29 +73,56 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
             return g;
         });
     }
+    return batched_product("matmul", a, b, false);
+}
+
+// y = a b^T          da = g b            db = g^T a
+Tensor matmul_transposed(const Tensor& a, const Tensor& b) {
+    const Shape as = a.shape(), bs = b.shape();
+    if (as.size() < 2 || bs.size() < 2 || as.back() != bs.back())
+        throw Error("matmul_transposed: shapes " + shape_str(as) + " and " + shape_str(bs) +
+                    " do not fit ([..., M, K] times [..., N, K] transposed)");
+    return batched_product("matmul_transposed", a, b, true);
+}
+
+namespace {
+
+// The products of matmul (b_transposed false: b's matrices [K, N]) and of
+// matmul_transposed (true: b's matrices [N, K], read transposed), batch by batch.
+Tensor batched_product(const char* op, const Tensor& a, const Tensor& b, bool b_transposed) {
+    const Shape as = a.shape(), bs = b.shape();
+    const std::size_t M = as[as.size() - 2], K = as.back(), N = b_transposed ? bs[bs.size() - 2] : bs.back();
     const Shape a_batch(as.begin(), as.end() - 2), b_batch(bs.begin(), bs.end() - 2);
-    const Shape batch = detail::broadcast_shapes(a_batch, b_batch, "matmul");
+    const Shape batch = detail::broadcast_shapes(a_batch, b_batch, op);
     const std::vector<std::size_t> ia = batch_of(a_batch, batch), ib = batch_of(b_batch, batch), ic = identity(ia.size());
     Shape out = batch;
     out.push_back(M);
     out.push_back(N);
     Array y = Array::from_shape(out);
-    kernels::batched_matmul(a.value().data(), ia, b.value().data(), ib, y.data(), ic, ic.size(), {M, K, N});
-    return record("matmul", std::move(y), {a, b}, [ia, ib, ic, M, K, N](Step& s) -> Grads {
+    kernels::batched_matmul(a.value().data(), ia, b.value().data(), ib, y.data(), ic, ic.size(),
+                            {.m = M, .k = K, .n = N, .trans_b = b_transposed});
+    return record(op, std::move(y), {a, b}, [ia, ib, ic, M, K, N, b_transposed](Step& s) -> Grads {
         Grads g(s);
-        if (s.needs_grad(0)) {  // da[ia[i]] += g[i] b[ib[i]]^T
+        const std::size_t a_count = s.input(0).size() / (M * K), b_count = s.input(1).size() / (K * N);
+        if (s.needs_grad(0)) {  // da[ia[i]] += g[i] b[ib[i]]^T  (matmul_transposed: g[i] b[ib[i]])
             g[0] = Array::from_shape(s.input(0).shape());
-            kernels::batched_matmul(s.grad.data(), ic, s.input(1).data(), ib, g[0]->data(), ia, s.input(0).size() / (M * K),
-                                    {.m = M, .k = N, .n = K, .trans_b = true});
+            kernels::batched_matmul(s.grad.data(), ic, s.input(1).data(), ib, g[0]->data(), ia, a_count,
+                                    {.m = M, .k = N, .n = K, .trans_b = !b_transposed});
         }
-        if (s.needs_grad(1)) {  // db[ib[i]] += a[ia[i]]^T g[i]
+        if (s.needs_grad(1)) {
             g[1] = Array::from_shape(s.input(1).shape());
-            kernels::batched_matmul(s.input(0).data(), ia, s.grad.data(), ic, g[1]->data(), ib, s.input(1).size() / (K * N),
-                                    {.m = K, .k = M, .n = N, .trans_a = true});
+            if (b_transposed)  // db[ib[i]] += g[i]^T a[ia[i]]
+                kernels::batched_matmul(s.grad.data(), ic, s.input(0).data(), ia, g[1]->data(), ib, b_count,
+                                        {.m = N, .k = M, .n = K, .trans_a = true});
+            else  // db[ib[i]] += a[ia[i]]^T g[i]
+                kernels::batched_matmul(s.input(0).data(), ia, s.grad.data(), ic, g[1]->data(), ib, b_count,
+                                        {.m = K, .k = M, .n = N, .trans_a = true});
         }
         return g;
     });
 }
+
+}  // namespace
 
 // y = x W^T + b      dx = g W      dW = g^T x      db = sum over rows of g
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {

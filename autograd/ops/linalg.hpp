@@ -11,6 +11,11 @@ namespace tapegrad::autograd {
 // a [K, N] b is one product on all of a's rows.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+// a b^T over the last two axes: [..., M, K] x [..., N, K] -> [..., M, N] (attention's
+// scores q k^T), batches broadcast as in matmul. The same as
+// matmul(a, transpose(b, -2, -1)) without the copy of b's transpose.
+Tensor matmul_transposed(const Tensor& a, const Tensor& b);
+
 // y = x W^T + b, as PyTorch's F.linear: x [..., in], weight [out, in] (PyTorch's
 // layout, so checkpoints map one to one onto a state_dict), bias [out] or undefined.
 // -> [..., out]. One GEMM writes onto the broadcast bias (beta = 1).

@@ -15,6 +15,8 @@ Tensor logsumexp(const Tensor& a, int axis, bool keepdims) {
     return keepdims ? y : squeeze(y, axis);
 }
 
+Tensor matmul_transposed(const Tensor& a, const Tensor& b) { return matmul(a, transpose(b, -2, -1)); }
+
 Tensor softmax(const Tensor& a, int axis) { return exp(reference::log_softmax(a, axis)); }
 
 Tensor log_softmax(const Tensor& a, int axis) { return a - reference::logsumexp(a, axis, true); }

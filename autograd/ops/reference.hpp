@@ -22,6 +22,8 @@ Tensor log_softmax(const Tensor& a, int axis = -1);
 // softmax(a + mask), log_softmax(a + mask)
 Tensor softmax(const Tensor& a, int axis, const Tensor& mask);
 Tensor log_softmax(const Tensor& a, int axis, const Tensor& mask);
+// matmul(a, transpose(b, -2, -1)): a b^T over the last two axes
+Tensor matmul_transposed(const Tensor& a, const Tensor& b);
 // (x - mean) / sqrt(var + eps) * weight + bias over the last axis
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
 // nll_loss(log_softmax(logits))

@@ -22,18 +22,6 @@ double logsumexp(const std::vector<double>& v) {
     return m + std::log(s);
 }
 
-// Sums token values [N] into per-sentence values, sentence by sentence.
-std::vector<double> per_sentence(const Array& tokens, const std::vector<std::size_t>& lengths) {
-    std::vector<double> out;
-    std::size_t at = 0;
-    for (auto len : lengths) {
-        double s = 0.0;
-        for (std::size_t k = 0; k < len; ++k) s += tokens(at++);
-        out.push_back(s);
-    }
-    return out;
-}
-
 std::vector<std::size_t> range(std::size_t from, std::size_t to) {
     std::vector<std::size_t> r;
     for (std::size_t i = from; i < to; ++i) r.push_back(i);

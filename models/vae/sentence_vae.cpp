@@ -121,7 +121,6 @@ void initial_state(const SentenceVAE& m, const Tensor& z, Tensor& h, Tensor& c) 
 Tensor SentenceVAE::decoder_input(const Tensor& embedded, const Tensor&) const { return embedded; }
 
 Tensor SentenceVAE::decoder_hidden(const TextBatch& b, const Tensor& z, const Tensor& embedded) const {
-    const std::size_t B = b.size(), T = b.inputs.shape()[1];
     Tensor looked_up = embedded;
     if (is_training() && config.word_dropout > 0.0f) {
         const Indices tokens =

@@ -51,14 +51,22 @@ nn::TransformerLayerOptions layer_options(const TransformerVAEConfig& c) {
     return o;
 }
 
-// 1 at the real positions of each sentence, 0 at pads: [B, T, 1].
-Array real_positions(const TextBatch& b) {
-    const std::size_t T = b.inputs.shape()[1];
-    Array m = zeros({b.size(), T, std::size_t{1}});
-    for (std::size_t i = 0; i < b.size(); ++i)
-        for (std::size_t t = 0; t < b.lengths[i]; ++t) m(i, t, 0) = 1.0f;
-    return m;
-}
+// The real positions of a batch, packed (nn::Packing): their input tokens, their
+// positions in the sentence and the sentence they belong to, [N] each.
+struct PackedBatch {
+    nn::Packing packing;
+    Indices tokens, positions, sentences;
+    explicit PackedBatch(const TextBatch& b) : packing(b.lengths, b.inputs.shape()[1]) {
+        const std::size_t T = packing.length, N = packing.size();
+        tokens = positions = sentences = Indices::from_shape({N});
+        for (std::size_t i = 0; i < N; ++i) {
+            const auto row = static_cast<std::size_t>(packing.rows(i));
+            tokens(i) = b.inputs.data()[row];
+            positions(i) = static_cast<std::int64_t>(row % T);
+            sentences(i) = static_cast<std::int64_t>(row / T);
+        }
+    }
+};
 
 }  // namespace
 
@@ -90,23 +98,21 @@ TransformerVAE::TransformerVAE(const TransformerVAEConfig& c)
     }
 }
 
-Tensor TransformerVAE::embed(const Indices& tokens, std::size_t first) const {
-    const std::size_t T = tokens.shape()[1];
-    if (first + T > config.max_positions)
-        throw Error("TransformerVAE: position " + std::to_string(first + T - 1) + " is past the " +
-                    std::to_string(config.max_positions) + " learned positions (--max-positions)");
-    Indices positions = Indices::from_shape({T});
-    for (std::size_t t = 0; t < T; ++t) positions(t) = static_cast<std::int64_t>(first + t);
-    const Tensor x = embedding(tokens) + pos_embedding(positions);  // [B, T, D] + [T, D]
+Tensor TransformerVAE::embed(const Indices& tokens, const Indices& positions) const {
+    for (std::size_t i = 0; i < positions.size(); ++i)
+        if (static_cast<std::size_t>(positions.data()[i]) >= config.max_positions)
+            throw Error("TransformerVAE: position " + std::to_string(positions.data()[i]) + " is past the " +
+                        std::to_string(config.max_positions) + " learned positions (--max-positions)");
+    const Tensor x = embedding(tokens) + pos_embedding(positions);
     return is_training() && config.dropout > 0.0f ? dropout(x, config.dropout) : x;
 }
 
 Tensor TransformerVAE::pooled(const TextBatch& b) const {
-    const std::size_t T = b.inputs.shape()[1];
-    const Tensor h = encoder.forward(embed(b.inputs), Tensor(), Tensor(padding_mask(b.lengths, T)));  // [B, T, D]
+    const PackedBatch p(b);
+    const Tensor h = encoder.forward(embed(p.tokens, p.positions), p.packing);  // [N, D]
     Array lengths = Array::from_shape({b.size(), std::size_t{1}});
     for (std::size_t i = 0; i < b.size(); ++i) lengths(i, 0) = static_cast<float>(b.lengths[i]);
-    return sum(h * Tensor(real_positions(b)), 1) / Tensor(lengths);  // [B, D]
+    return put_rows(h, p.sentences, b.size()) / Tensor(lengths);  // each sentence's rows summed: [B, D]
 }
 
 Normal TransformerVAE::posterior(const Batch& batch) const {
@@ -114,21 +120,20 @@ Normal TransformerVAE::posterior(const Batch& batch) const {
     return Normal::from_logvar(hidden2mean(p), hidden2logv(p));
 }
 
-Tensor TransformerVAE::decoder_input(const Indices& tokens, const Tensor& z, std::size_t first) const {
+Tensor TransformerVAE::decoder_input(const Indices& tokens, const Indices& positions, const Tensor& z) const {
     Indices ids = tokens;
     if (is_training() && config.word_dropout > 0.0f)
         ids = nn::word_dropout(tokens, config.word_dropout, Vocabulary::unk, {Vocabulary::sos, Vocabulary::pad});
-    const Tensor x = embed(ids, first);
-    if (!latent2input) return x;
-    return x + unsqueeze((*latent2input)(z), 1);  // z beside every position: [B, T, D] + [B, 1, D]
+    const Tensor x = embed(ids, positions);
+    return latent2input ? x + (*latent2input)(z) : x;  // z beside every position
 }
 
 Tensor TransformerVAE::decoder_hidden(const TextBatch& b, const Tensor& z) const {
-    const std::size_t T = b.inputs.shape()[1];
+    const PackedBatch p(b);
     const Tensor memory = unsqueeze(latent2memory(z), 1);  // [B, 1, D]: one slot
-    const Tensor d = decoder.forward(decoder_input(b.inputs, z, 0), memory, Tensor(causal_mask(T)),
-                                     Tensor(padding_mask(b.lengths, T)));
-    return take_rows(d, b.real_rows());  // [N, D]
+    const Tensor z_rows = latent2input ? gather(z, p.sentences) : Tensor();  // [N, latent]
+    return decoder.forward(decoder_input(p.tokens, p.positions, z_rows), p.packing, memory,
+                           Tensor(causal_mask(p.packing.length)));  // [N, D], the rows of b.real_rows()
 }
 
 Tensor TransformerVAE::token_nll(const TextBatch& b, const Tensor& z) const {
@@ -165,7 +170,10 @@ Tensor TransformerVAE::step(const Indices& tokens, DecoderState& state) const {
     auto& c = dynamic_cast<Cache&>(state);
     Indices ids = tokens;
     ids.reshape({tokens.size(), std::size_t{1}});
-    const Tensor out = decoder.step(decoder_input(ids, c.z, c.position), c.layers);  // [B, 1, D]
+    Indices position = Indices::from_shape({std::size_t{1}});
+    position(0) = static_cast<std::int64_t>(c.position);
+    const Tensor z = latent2input ? unsqueeze(c.z, 1) : Tensor();  // [B, 1, latent]
+    const Tensor out = decoder.step(decoder_input(ids, position, z), c.layers);  // [B, 1, D]
     ++c.position;
     return outputs2vocab(squeeze(out, 1));  // [B, V]
 }

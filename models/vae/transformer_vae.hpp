@@ -12,7 +12,9 @@
 // Parameter names and layouts are the reference's state_dict's. Two remedies for
 // posterior collapse are options: word dropout on the decoder's inputs, and
 // latent2input(z) added to every decoder input embedding (z_at_inputs).
-// Generation decodes one position at a time with cached keys and values.
+// Training and evaluation compute the real positions only (nn::Packing): a PTB
+// batch is about half padding. Generation decodes one position at a time with
+// cached keys and values.
 #pragma once
 
 #include <memory>
@@ -38,9 +40,9 @@ class TransformerVAE : public LatentVariableModel, public SequenceGenerator {
 public:
     explicit TransformerVAE(const TransformerVAEConfig& config);
 
-    // The embedded tokens [B, T] with their positions first .. first + T - 1:
-    // [B, T, D] (dropout in training).
-    Tensor embed(const Indices& tokens, std::size_t first = 0) const;
+    // Tokens (any shape S) at `positions` (S, or what broadcasts to it): their
+    // embeddings plus their positions' [S..., D] (dropout in training).
+    Tensor embed(const Indices& tokens, const Indices& positions) const;
     // The encoder's outputs averaged over each sentence's real positions: [B, D].
     Tensor pooled(const data::TextBatch& batch) const;
     // The decoder's outputs at the real positions [N, D], sentence by sentence.
@@ -69,9 +71,10 @@ public:
 
 private:
     struct Cache;
-    // The decoder's input for tokens [B, T] at positions from `first`: embedded, with z
-    // added when z_at_inputs.
-    Tensor decoder_input(const Indices& tokens, const Tensor& z, std::size_t first) const;
+    // The decoder's input: the tokens embedded (after word dropout in training), plus
+    // latent2input(z) when z_at_inputs (z shaped to broadcast with the tokens: one row
+    // per packed token, or [B, 1, latent] for [B, 1] tokens).
+    Tensor decoder_input(const Indices& tokens, const Indices& positions, const Tensor& z) const;
 };
 
 }  // namespace tapegrad::models::vae

@@ -71,3 +71,24 @@ TEST_CASE("take_rows: rows of the flattened leading axes, equal to gather after 
     Indices bad = {6};
     CHECK_THROWS_WITH_AS(take_rows(Tensor(x), bad), doctest::Contains("row 6 at position 0 is out of range for 6 rows"), Error);
 }
+
+TEST_CASE("put_rows: the adjoint of take_rows; puts packed rows back into a padded layout") {
+    const Array x = random_array({4, 3}, 65);
+    Indices rows = {5, 0, 2, 3};
+    const Array y = put_rows(Tensor(x), rows, 6).value();
+    REQUIRE(y.shape() == std::vector<std::size_t>{6, 3});
+    CHECK_ARRAY_EQ(take_rows(Tensor(y), rows).value(), x);  // distinct ids: back where they were taken
+    for (std::size_t r : {1, 4})
+        for (std::size_t d = 0; d < 3; ++d) CHECK(y(r, d) == 0.0f);  // untouched rows are zeros
+    // A repeated id sums, so that <put_rows(x), g> = <x, take_rows(g)> for any g.
+    Indices repeated = {1, 1, 0, 1};
+    const Array g = random_array({2, 3}, 66);
+    const Array p = put_rows(Tensor(x), repeated, 2).value();
+    CHECK(static_cast<double>(xt::sum(p * g)()) ==
+          doctest::Approx(static_cast<double>(xt::sum(x * take_rows(Tensor(g), repeated).value())())).epsilon(1e-5));
+    check_gradients([&](const Inputs& v) { return put_rows(v[0], rows, 6); }, {x});
+    check_gradients([&](const Inputs& v) { return put_rows(v[0], repeated, 2); }, {x});
+    Indices bad = {6, 0, 1, 2};
+    CHECK_THROWS_WITH_AS(put_rows(Tensor(x), bad, 6), doctest::Contains("put_rows: row 6 at position 0 is out of range for 6 rows"), Error);
+    CHECK_THROWS_WITH_AS(put_rows(Tensor(x), Indices{0, 1}, 6), doctest::Contains("needs x [N, D] and N row ids"), Error);
+}

@@ -74,6 +74,23 @@ TEST_CASE("logsumexp, softmax, log_softmax: the dedicated rules equal their comp
             }
 }
 
+TEST_CASE("matmul_transposed: a b^T without the copy equals matmul of the transpose, batches broadcast") {
+    const std::vector<std::pair<Shape, Shape>> shapes = {
+        {{3, 4}, {5, 4}}, {{2, 3, 4}, {2, 5, 4}}, {{2, 1, 3, 4}, {3, 5, 4}}, {{2, 3, 4}, {5, 4}}, {{1, 4}, {1, 4}}, {{0, 3, 4}, {0, 2, 4}}};
+    for (const auto& [sa, sb] : shapes) {
+        CAPTURE(shape_str(sa));
+        CAPTURE(shape_str(sb));
+        check_same([](const Inputs& x) { return matmul_transposed(x[0], x[1]); },
+                   [](const Inputs& x) { return reference::matmul_transposed(x[0], x[1]); },
+                   {random_array(sa, 311), random_array(sb, 312)});
+    }
+    check_gradients([](const Inputs& x) { return matmul_transposed(x[0], x[1]); },
+                    {random_array({2, 1, 3, 4}, 313), random_array({3, 2, 4}, 314)});
+    CHECK_THROWS_WITH_AS(matmul_transposed(Tensor(zeros({2, 3, 4})), Tensor(zeros({2, 5, 3}))),
+                         "matmul_transposed: shapes [2, 3, 4] and [2, 5, 3] do not fit ([..., M, K] times [..., N, K] transposed)",
+                         Error);
+}
+
 TEST_CASE("cross_entropy and linear_cross_entropy: the dedicated rules equal their compositions") {
     for (std::size_t N : {6, 1, 0})
         for (float scale : {1.0f, 60.0f})

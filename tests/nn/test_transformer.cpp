@@ -159,6 +159,77 @@ TEST_CASE("TransformerEncoder and TransformerDecoder: two layers and a final nor
     check_parameter_grads(decoder, "decoder_stack");
 }
 
+// The packed path (nn::Packing) against the padded one: the same outputs at the real
+// positions, and the same gradients for every parameter and input under a loss that
+// reads the real positions only (a pad's output feeds nothing in a model).
+namespace {
+
+std::vector<Array> parameter_grads(Module& m) {
+    std::vector<Array> g;
+    for (auto& [name, t] : m.named_parameters()) g.push_back(t.grad());
+    m.zero_grad();
+    return g;
+}
+
+void check_same_grads(const std::vector<Array>& a, const std::vector<Array>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK_CLOSE(a[i], b[i], 1e-5, 1e-6);
+}
+
+}  // namespace
+
+TEST_CASE("Packing: a packed batch gives the padded batch's numbers and gradients at the real positions") {
+    const std::vector<std::size_t> lens = {4, 2, 3};  // B = 3, L = 4
+    const Packing packing(lens, 4);
+    REQUIRE(packing.size() == 9);
+    CHECK(packing.rows(6) == 8);  // sentence 2, position 0 (after 4 + 2 rows): padded row 2 * 4 + 0
+    const Array x = testing::random_array({3, 4, 8}, 71);
+    Array real_only = x;  // pad(pack(x)): x at the real positions, zeros at the pads
+    for (std::size_t b = 0; b < 3; ++b)
+        for (std::size_t t = lens[b]; t < 4; ++t)
+            for (std::size_t d = 0; d < 8; ++d) real_only(b, t, d) = 0.0f;
+    CHECK_ARRAY_EQ(packing.pad(packing.pack(Tensor(x))).value(), real_only);
+    const Array g = testing::random_array({9, 8}, 72);
+    for (const std::string suffix : {"relu_post", "gelu_pre"}) {
+        CAPTURE(suffix);
+        {
+            TransformerEncoderLayer layer(layer_options(suffix));
+            Tensor padded(x, true);
+            const Tensor y = packing.pack(layer.forward(padded, Tensor(), packing.key_padding_mask));
+            autograd::sum(y * Tensor(g)).backward();
+            const auto expected = parameter_grads(layer);
+            Tensor packed(packing.pack(Tensor(x)).value(), true);
+            const Tensor y2 = layer.forward(packed, packing);
+            CHECK_CLOSE(y2.value(), y.value(), 1e-5, 1e-6);
+            autograd::sum(y2 * Tensor(g)).backward();
+            check_same_grads(parameter_grads(layer), expected);
+            CHECK_CLOSE(packed.grad(), packing.pack(Tensor(padded.grad())).value(), 1e-5, 1e-6);
+        }
+        {
+            TransformerDecoderLayer layer(layer_options(suffix));
+            const Array mem = testing::random_array({3, 2, 8}, 73);
+            const Tensor memory_padding(autograd::padding_mask({2, 1, 2}, 2));
+            const Tensor causal(autograd::causal_mask(4));
+            Tensor padded(x, true), memory(mem, true);
+            const Tensor y = packing.pack(layer.forward(padded, memory, causal, packing.key_padding_mask, memory_padding));
+            autograd::sum(y * Tensor(g)).backward();
+            const Array expected_memory_grad = memory.grad();
+            const auto expected = parameter_grads(layer);
+            Tensor packed(packing.pack(Tensor(x)).value(), true), memory2(mem, true);
+            const Tensor y2 = layer.forward(packed, packing, memory2, causal, memory_padding);
+            CHECK_CLOSE(y2.value(), y.value(), 1e-5, 1e-6);
+            autograd::sum(y2 * Tensor(g)).backward();
+            check_same_grads(parameter_grads(layer), expected);
+            CHECK_CLOSE(packed.grad(), packing.pack(Tensor(padded.grad())).value(), 1e-5, 1e-6);
+            CHECK_CLOSE(memory2.grad(), expected_memory_grad, 1e-5, 1e-6);
+        }
+    }
+    CHECK_THROWS_WITH_AS(Packing({5}, 4), doctest::Contains("a sequence of 5 positions does not fit a padded length of 4"),
+                         Error);
+    TransformerEncoderLayer layer(layer_options("relu_post"));
+    CHECK_THROWS_WITH_AS(layer.forward(Tensor(x), packing), doctest::Contains("a packed batch must be [9, 8]"), Error);
+}
+
 TEST_CASE("Transformer layers: PyTorch's parameter names and order, and a stack's identical first weights") {
     TransformerEncoderLayer enc(layer_options("relu_post"));
     std::vector<std::string> names;
