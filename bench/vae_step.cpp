@@ -2,7 +2,8 @@
 // (bench/reference in the shared folder) does: same architecture, batch size,
 // optimiser and sequence handling; the timed region is forward + loss + backward +
 // Adam step (+ reading the loss), with the batch already built; the first --warmup
-// steps are excluded. Prints a JSON record (median ms/step, throughput, peak RSS).
+// steps are excluded. Prints a JSON record (median ms/step, throughput, peak RSS,
+// and the step's GEMM-only floor: its matrix products replayed alone, same run).
 //   build/bench/vae_step --model text --steps 300 --threads 2 [--profile]
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>
@@ -38,6 +39,52 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 double quantile(std::vector<double> v, double q) {
     std::sort(v.begin(), v.end());
     return v[static_cast<std::size_t>(q * (v.size() - 1))];
+}
+
+// The GEMM-only floor: the products one training step made (recorded by
+// kernels::record_gemm_shapes), replayed in order through the same kernels, the
+// pool splitting them as in the step, on buffers made once. What a step would cost
+// if it were nothing but its products; the median over `reps` replays, in ms.
+// The floor's steps are a sample (their batches differ from the mean one), so the
+// ratio compares them with their own measured times.
+double gemm_floor_ms(const std::vector<kernels::GemmShape>& shapes, int reps) {
+    std::size_t a_size = 0, b_size = 0, c_size = 0;
+    for (const auto& g : shapes) {
+        const auto m = static_cast<std::size_t>(g.m), n = static_cast<std::size_t>(g.n), k = static_cast<std::size_t>(g.k);
+        a_size = std::max(a_size, g.products * m * k);
+        b_size = std::max(b_size, g.products * k * n);
+        c_size = std::max(c_size, g.c_count * m * n);
+    }
+    std::vector<float> a(a_size, 0.01f), b(b_size, 0.02f), c(c_size, 0.0f);
+    std::vector<std::size_t> ia, ic;
+    std::vector<double> times;
+    for (int r = 0; r < reps; ++r) {
+        const auto t0 = Clock::now();
+        for (const auto& g : shapes) {
+            if (g.products == 1) {
+                kernels::sgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, 1.0f, a.data(), g.trans_a ? g.m : g.k, b.data(),
+                               g.trans_b ? g.k : g.n, g.accumulate ? 1.0f : 0.0f, c.data(), g.n);
+                continue;
+            }
+            ia.resize(g.products);
+            ic.resize(g.products);
+            for (std::size_t i = 0; i < g.products; ++i) {
+                ia[i] = i;
+                ic[i] = i * g.c_count / g.products;
+            }
+            kernels::batched_matmul(a.data(), ia, b.data(), ia, c.data(), ic, g.c_count,
+                                    {static_cast<std::size_t>(g.m), static_cast<std::size_t>(g.k),
+                                     static_cast<std::size_t>(g.n), g.trans_a, g.trans_b});
+        }
+        times.push_back(ms_since(t0));
+    }
+    return quantile(times, 0.5);
+}
+
+double gemm_gflop(const std::vector<kernels::GemmShape>& shapes) {
+    double flop = 0;
+    for (const auto& g : shapes) flop += 2.0 * g.m * g.n * g.k * static_cast<double>(g.products);
+    return flop * 1e-9;
 }
 }  // namespace
 
@@ -79,6 +126,10 @@ int main(int argc, char** argv) {
 
     std::vector<double> times;
     std::vector<std::size_t> items;
+    // The products of the first `floor_steps` timed steps, for the GEMM-only floor.
+    const std::size_t floor_steps = std::min<std::size_t>(10, steps - warmup);
+    std::vector<kernels::GemmShape> step_products;
+    double update_ms[2] = {0, 0};  // transformer: clipping, and Adam's step with zero_grad, outside the tape
     std::size_t parameters = 0, vocab_size = 0;
     float last_loss = 0;
     auto timed = [&](auto&& step_fn, std::size_t n_items) {
@@ -87,9 +138,11 @@ int main(int argc, char** argv) {
             autograd::Profiler::reset();
         }
         autograd::Profiler::mark();
+        if (times.size() >= warmup && times.size() < warmup + floor_steps) kernels::record_gemm_shapes(&step_products);
         const auto t0 = Clock::now();
         last_loss = step_fn();
         times.push_back(ms_since(t0));
+        kernels::record_gemm_shapes(nullptr);
         items.push_back(n_items);
     };
 
@@ -119,10 +172,16 @@ int main(int argc, char** argv) {
                 timed([&] {  // forward, loss, backward, clipping at 1.0, Adam, as the reference's timed region
                     const auto e = vae.loss(b, kl.at(static_cast<long>(s)));
                     e.loss.backward();
+                    const auto t0 = Clock::now();
                     nn::clip_grad_norm(adam.params(), 1.0f);
+                    const auto t1 = Clock::now();
                     adam.step();
                     adam.zero_grad();
                     warm.step();
+                    if (s >= warmup) {
+                        update_ms[0] += std::chrono::duration<double, std::milli>(t1 - t0).count();
+                        update_ms[1] += ms_since(t1);
+                    }
                     return e.loss.item();
                 }, b.text.tokens());
             }
@@ -184,6 +243,10 @@ int main(int argc, char** argv) {
         return 1;
     }
 
+    const double floor_ms = gemm_floor_ms(step_products, 10) / static_cast<double>(floor_steps);
+    const double floor_step_ms = std::accumulate(times.begin() + static_cast<std::ptrdiff_t>(warmup),
+                                                 times.begin() + static_cast<std::ptrdiff_t>(warmup + floor_steps), 0.0) /
+                                 static_cast<double>(floor_steps);
     const std::vector<double> t(times.begin() + static_cast<std::ptrdiff_t>(warmup), times.end());
     const double total_ms = std::accumulate(t.begin(), t.end(), 0.0);
     const double total_items = std::accumulate(items.begin() + static_cast<std::ptrdiff_t>(warmup), items.end(), 0.0);
@@ -192,7 +255,10 @@ int main(int argc, char** argv) {
                         {"median_ms", quantile(t, 0.5)}, {"mean_ms", total_ms / t.size()},
                         {"p10_ms", quantile(t, 0.1)}, {"p90_ms", quantile(t, 0.9)},
                         {"throughput", 1e3 * total_items / total_ms},
-                        {"throughput_unit", model == "text" ? "tokens/s" : "examples/s"},
+                        {"throughput_unit", model == "image" ? "examples/s" : "tokens/s"},
+                        {"gemm_calls_per_step", step_products.size() / floor_steps},
+                        {"gemm_gflop_per_step", gemm_gflop(step_products) / static_cast<double>(floor_steps)},
+                        {"gemm_floor_ms", floor_ms}, {"floor_ratio", floor_step_ms / floor_ms},
                         {"items_per_step", total_items / t.size()}, {"peak_rss_mib", peak_rss_mib()},
                         {"rss_at_start_mib", rss_start}, {"last_loss", last_loss}};
     std::cout << r.dump() << '\n';
@@ -200,6 +266,9 @@ int main(int argc, char** argv) {
     if (profile) {
         std::cerr << "\nper step, averaged over " << t.size() << " steps (forward: time since the previous op was recorded)\n";
         autograd::Profiler::print(std::cerr, static_cast<double>(t.size()));
+        if (model == "transformer")
+            std::cerr << "outside the tape: clip_grad_norm " << update_ms[0] / t.size() << " ms, Adam step + zero_grad "
+                      << update_ms[1] / t.size() << " ms\n";
     }
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "autograd/kernels/adam.hpp"
+#include "autograd/kernels/simd.hpp"
 #include "autograd/profiler.hpp"
 #include "autograd/tape.hpp"
 
@@ -190,13 +191,12 @@ void Adam::load_state(const OptimizerState& st) {
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
     double total = 0.0;
     for (const Tensor& p : params)
-        if (p.has_grad())
-            for (std::size_t i = 0; i < p.size(); ++i) total += static_cast<double>(p.grad().data()[i]) * p.grad().data()[i];
+        if (p.has_grad()) total += kernels::sum_of_squares(p.grad().data(), p.grad().size());
     const float norm = static_cast<float>(std::sqrt(total));
     const float coef = max_norm / (norm + 1e-6f);
     if (coef < 1.0f)
         for (Tensor p : params)
-            if (p.has_grad()) p.mutable_grad() *= coef;
+            if (p.has_grad()) kernels::scale(coef, p.mutable_grad().data(), p.mutable_grad().size());
     return norm;
 }
 

@@ -37,11 +37,16 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
                 alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+std::vector<GemmShape>* recorded_shapes = nullptr;  // record_gemm_shapes()
+
 }  // namespace
+
+void record_gemm_shapes(std::vector<GemmShape>* into) { recorded_shapes = into; }
 
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc) {
     if (m == 0 || n == 0) return;
+    if (recorded_shapes) recorded_shapes->push_back({trans_a, trans_b, m, n, k, beta != 0.0f});
     pin_openblas_to_one_thread();
     if (num_threads() < 2 || static_cast<double>(m) * n * k < one_thread_below) {
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -89,6 +94,11 @@ void matmul_at(const float* a, const float* b, float* c, std::size_t m, std::siz
 void batched_matmul(const float* a, std::span<const std::size_t> ia, const float* b, std::span<const std::size_t> ib,
                     float* c, std::span<const std::size_t> ic, std::size_t c_count, const BatchedProducts& d) {
     const std::size_t a_size = d.m * d.k, b_size = d.k * d.n, c_size = d.m * d.n;
+    std::vector<GemmShape>* const recording = recorded_shapes;
+    if (recording) {  // one entry for the batch; its products' sgemm calls are not recorded
+        recording->push_back({d.trans_a, d.trans_b, to_int(d.m), to_int(d.n), to_int(d.k), false, ic.size(), c_count});
+        recorded_shapes = nullptr;
+    }
     // The products of each c matrix, in order.
     std::vector<std::vector<std::size_t>> into(c_count);
     for (std::size_t i = 0; i < ic.size(); ++i) into[ic[i]].push_back(i);
@@ -110,6 +120,7 @@ void batched_matmul(const float* a, std::span<const std::size_t> ia, const float
         products_into(0, 1);  // one c matrix: each product is split over the pool as any product is
     else
         parallel_for(c_count, 1, [&](std::size_t from, std::size_t to, std::size_t) { products_into(from, to); }, 1);
+    recorded_shapes = recording;
 }
 
 void transpose(int rows, int cols, const float* a, float* b) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace tapegrad::kernels {
 
@@ -51,6 +52,21 @@ void transpose(int rows, int cols, const float* a, float* b);
 // while other threads compute products.
 void openblas_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                     const float* b, int ldb, float beta, float* c, int ldc);
+
+// The shape of one sgemm call, recorded for benchmarks: bench/vae_step replays a
+// training step's products alone to measure the step's GEMM-only floor.
+struct GemmShape {
+    bool trans_a = false, trans_b = false;
+    int m = 0, n = 0, k = 0;
+    bool accumulate = false;      // beta != 0
+    std::size_t products = 1;     // > 1: one batched_matmul call of this many products
+    std::size_t c_count = 1;      // ... into this many c matrices
+};
+// While `into` is set, every sgemm and batched_matmul call appends its shape there
+// (the pieces a product is cut into for the pool, and a batch's products, are not
+// separate calls); nullptr stops it.
+// Not for use while products run.
+void record_gemm_shapes(std::vector<GemmShape>* into);
 
 // The kernel family OpenBLAS uses ("Haswell", "SkylakeX", ...): its own choice at
 // load time, or the one the environment variable OPENBLAS_CORETYPE pins. Pinning

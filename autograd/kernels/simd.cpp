@@ -54,6 +54,22 @@ float sum(const float* x, std::size_t n) {
     return s;
 }
 
+double sum_of_squares(const float* x, std::size_t n) {
+    double total = 0.0;
+    std::size_t i = 0;
+    while (i + W <= n) {
+        Batch acc(0.0f);
+        const std::size_t end = std::min(n, i + 256 * W) / W * W;  // float sums over short blocks
+        for (; i < end; i += W) {
+            const Batch b = Batch::load_unaligned(x + i);
+            acc += b * b;
+        }
+        total += xsimd::hadd(acc);
+    }
+    for (; i < n; ++i) total += static_cast<double>(x[i]) * x[i];
+    return total;
+}
+
 float exp_shift(const float* x, float shift, float* y, std::size_t n) {
     const Batch sh(shift);
     Batch acc(0.0f);

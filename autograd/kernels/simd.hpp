@@ -11,6 +11,8 @@ float max(const float* x, std::size_t n);
 // x[i] += b[i] for all i, and returns the max of the result.
 float add_max(const float* b, float* x, std::size_t n);
 float sum(const float* x, std::size_t n);
+// The sum of x[i]^2, accumulated in double per block (gradient-norm clipping).
+double sum_of_squares(const float* x, std::size_t n);
 // y[i] = exp(x[i] - shift) for all i, and returns the sum of the y[i]. y may be x.
 float exp_shift(const float* x, float shift, float* y, std::size_t n);
 // log(sum_i exp(x[i])) without overflow (max-shifted).

@@ -53,7 +53,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (as.size() < 2 || bs.size() < 2 || as.back() != bs[bs.size() - 2])
         throw Error("matmul: shapes " + shape_str(as) + " and " + shape_str(bs) +
                     " do not fit ([..., M, K] times [..., K, N])");
-    const std::size_t M = as[as.size() - 2], K = as.back(), N = bs.back();
+    const std::size_t K = as.back(), N = bs.back();
     if (bs.size() == 2) {  // one product on a's rows, whatever a's batch axes
         const std::size_t rows = a.size() / K;
         Shape out = as;

@@ -47,6 +47,23 @@ TEST_CASE("clip_grad_norm: global norm and scaled gradients match PyTorch") {
     CHECK_TORCH(b.grad(), fixture("optim", "clip_g2_after"));
 }
 
+TEST_CASE("clip_grad_norm: the vectorised norm of large gradients equals a plain double sum; under the limit nothing changes") {
+    Tensor a(zeros({37, 29}), true), b(zeros({1001}), true);  // lengths that leave a tail after the vector blocks
+    Array ga = xt::linspace<float>(-3.0f, 2.0f, 37 * 29), gb = xt::linspace<float>(0.5f, -1.5f, 1001);
+    ga.reshape({37, 29});
+    double plain = 0.0;
+    for (float v : ga) plain += static_cast<double>(v) * v;
+    for (float v : gb) plain += static_cast<double>(v) * v;
+    a.set_grad(ga);
+    b.set_grad(gb);
+    const float norm = clip_grad_norm({a, b}, 1e6f);
+    CHECK(norm == doctest::Approx(std::sqrt(plain)).epsilon(1e-6));
+    CHECK(a.grad() == ga);  // the limit is far above the norm
+    const float clipped = clip_grad_norm({a, b}, 1.0f);
+    CHECK(clipped == doctest::Approx(std::sqrt(plain)).epsilon(1e-6));
+    CHECK(static_cast<double>(xt::sum(a.grad() * a.grad())() + xt::sum(b.grad() * b.grad())()) == doctest::Approx(1.0).epsilon(1e-4));
+}
+
 TEST_CASE("StepLR, ExponentialLR and ReduceLROnPlateau: learning rates match PyTorch") {
     Tensor p(zeros({1}), true);
     SGD opt({p}, {.lr = 1.0f});
