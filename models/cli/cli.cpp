@@ -6,6 +6,7 @@
 //   tapegrad-vae reconstruct --run runs/text "the company said it expects ..."
 #include "models/cli/cli.hpp"
 
+#include <chrono>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -437,7 +438,7 @@ struct GenerateArgs {
     float temperature = 1.0f;
     std::uint64_t seed = 1;
     std::vector<std::string> sentences;
-    bool n_given = false;
+    bool n_given = false, timing = false;
 };
 
 DecodeOptions decode_options(const GenerateArgs& a, const Run& r) {
@@ -469,7 +470,17 @@ int sample_command(const GenerateArgs& a) {
     if (r.type->data == DataKind::text) {
         const data::Vocabulary vocab = vocabulary_of(r);
         const Array z = prior_samples(a.n_given ? a.n : 5, r.model->latent_size());
-        for (const auto& s : decode(*r.model, z, decode_options(a, r))) std::cout << vocab.decode(s) << '\n';
+        const auto start = std::chrono::steady_clock::now();
+        const auto sentences = decode(*r.model, z, decode_options(a, r));
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::size_t tokens = 0;
+        for (const auto& s : sentences) {
+            std::cout << vocab.decode(s) << '\n';
+            tokens += s.size();
+        }
+        if (a.timing)
+            std::cerr << "decoded " << sentences.size() << " sentences (" << tokens << " tokens, " << a.method << ") in "
+                      << seconds << " s: " << sentences.size() / seconds << " sentences/s\n";
         return 0;
     }
     const auto* images = dynamic_cast<const ImageGenerator*>(r.model.get());
@@ -618,6 +629,7 @@ int run(int argc, char** argv) {
         auto* sample_cmd = app.add_subcommand("sample", "generate from the prior z ~ N(0, I)");
         generation_flags(sample_cmd, "how many (5 sentences, 64 images, 10 per class for a conditional model)");
         sample_cmd->add_option("--out", ga.out_png, "images: PNG grid path (default <run>/samples.png)");
+        sample_cmd->add_flag("--timing", ga.timing, "sentences: also print the decoding's time and rate on stderr");
         auto* interp_cmd = app.add_subcommand("interpolate", "decode points on the line between two sentences' codes (homotopy)");
         generation_flags(interp_cmd, "(not used)");
         interp_cmd->add_option("--from", ga.from, "first sentence (default: a random z from the prior)");
