@@ -63,26 +63,9 @@ Tensor Packing::pack(const Tensor& padded) const {
 
 namespace {
 
-// [B, L, E] -> [B, H, L, E/H]
-Tensor split_heads(const Tensor& x, std::size_t H) {
-    const Shape s = x.shape();
-    return transpose(reshape(x, {s[0], s[1], H, s[2] / H}), 1, 2);
-}
-
-// [B, H, L, E/H] -> [B, L, E]
-Tensor merge_heads(const Tensor& x) {
-    const Shape s = x.shape();
-    return reshape(transpose(x, 1, 2), {s[0], s[2], s[1] * s[3]});
-}
-
 // Rows [from, to) of a weight, or elements of a bias (undefined stays undefined).
 Tensor rows(const Tensor& w, std::size_t from, std::size_t to) {
     return w.defined() ? slice(w, 0, static_cast<long>(from), static_cast<long>(to)) : Tensor();
-}
-
-// Features [from, to) of the last axis.
-Tensor features(const Tensor& x, std::size_t from, std::size_t to) {
-    return slice(x, -1, static_cast<long>(from), static_cast<long>(to));
 }
 
 // attn_mask and the padding of the keys [B, Lk] as one additive mask.
@@ -122,18 +105,20 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
                     " and value " + shape_str(value.shape()) + " do not fit (the same batch; key and value alike)");
     // The projections: one product for q, k and v together in self-attention, one for
     // k and v together when they are the same tensor (cross-attention to a memory).
+    // Each of q, k and v is then split into heads, [B, H, L, E/H].
+    const std::size_t H = num_heads;
     Tensor q, k, v;
     if (query.node() == key.node() && key.node() == value.node()) {
         const Tensor qkv = linear(query, in_proj_weight, in_proj_bias);  // [B, L, 3E]
-        q = features(qkv, 0, E), k = features(qkv, E, 2 * E), v = features(qkv, 2 * E, 3 * E);
+        q = split_heads(qkv, H, 0, E), k = split_heads(qkv, H, E, E), v = split_heads(qkv, H, 2 * E, E);
     } else {
-        q = linear(query, rows(in_proj_weight, 0, E), rows(in_proj_bias, 0, E));
+        q = split_heads(linear(query, rows(in_proj_weight, 0, E), rows(in_proj_bias, 0, E)), H);
         if (key.node() == value.node()) {
             const Tensor kv = linear(key, rows(in_proj_weight, E, 3 * E), rows(in_proj_bias, E, 3 * E));
-            k = features(kv, 0, E), v = features(kv, E, 2 * E);
+            k = split_heads(kv, H, 0, E), v = split_heads(kv, H, E, E);
         } else {
-            k = linear(key, rows(in_proj_weight, E, 2 * E), rows(in_proj_bias, E, 2 * E));
-            v = linear(value, rows(in_proj_weight, 2 * E, 3 * E), rows(in_proj_bias, 2 * E, 3 * E));
+            k = split_heads(linear(key, rows(in_proj_weight, E, 2 * E), rows(in_proj_bias, E, 2 * E)), H);
+            v = split_heads(linear(value, rows(in_proj_weight, 2 * E, 3 * E), rows(in_proj_bias, 2 * E, 3 * E)), H);
         }
     }
     AttentionOutput out;
@@ -145,8 +130,7 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
 
 Tensor MultiheadAttention::heads_attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                                         Tensor* weights) const {
-    const Attention att = scaled_dot_product_attention(split_heads(q, num_heads), split_heads(k, num_heads),
-                                                       split_heads(v, num_heads), mask, is_training() ? dropout : 0.0f);
+    const Attention att = scaled_dot_product_attention(q, k, v, mask, is_training() ? dropout : 0.0f);
     if (weights) *weights = mean(att.weights, 1);  // averaged over the heads
     return merge_heads(att.output);
 }
@@ -167,8 +151,9 @@ void check_packed(const Tensor& x, const Packing& p, std::size_t E, const char* 
 Tensor MultiheadAttention::self_attention(const Tensor& x, const Packing& p, const Tensor& attn_mask) const {
     const std::size_t E = embed_dim;
     check_packed(x, p, E, "self_attention");
+    const std::size_t H = num_heads;
     const Tensor qkv = p.pad(linear(x, in_proj_weight, in_proj_bias));  // [B, L, 3E]
-    const Tensor heads = heads_attend(features(qkv, 0, E), features(qkv, E, 2 * E), features(qkv, 2 * E, 3 * E),
+    const Tensor heads = heads_attend(split_heads(qkv, H, 0, E), split_heads(qkv, H, E, E), split_heads(qkv, H, 2 * E, E),
                                       combined_mask(attn_mask, p.key_padding_mask, p.batch, p.length));
     return out_proj(p.pack(heads));
 }
@@ -180,9 +165,10 @@ Tensor MultiheadAttention::cross_attention(const Tensor& x, const Packing& p, co
     if (memory.ndim() != 3 || memory.shape()[0] != p.batch || memory.shape()[2] != E)
         throw Error("MultiheadAttention::cross_attention: memory must be [" + std::to_string(p.batch) + ", Lm, " +
                     std::to_string(E) + "], got " + shape_str(memory.shape()));
+    const std::size_t H = num_heads;
     const Tensor q = p.pad(linear(x, rows(in_proj_weight, 0, E), rows(in_proj_bias, 0, E)));  // [B, L, E]
     const Tensor kv = linear(memory, rows(in_proj_weight, E, 3 * E), rows(in_proj_bias, E, 3 * E));
-    const Tensor heads = heads_attend(q, features(kv, 0, E), features(kv, E, 2 * E),
+    const Tensor heads = heads_attend(split_heads(q, H), split_heads(kv, H, 0, E), split_heads(kv, H, E, E),
                                       combined_mask(Tensor(), memory_key_padding_mask, p.batch, memory.shape()[1]));
     return out_proj(p.pack(heads));
 }
@@ -199,17 +185,17 @@ Tensor MultiheadAttention::self_attention_step(const Tensor& x, KeyValueCache& c
         throw Error("MultiheadAttention::self_attention_step: the next position must be [B, 1, " + std::to_string(E) +
                     "], got " + shape_str(x.shape()));
     const Tensor qkv = linear(x, in_proj_weight, in_proj_bias);  // [B, 1, 3E]
-    const Tensor k = split_heads(features(qkv, E, 2 * E), num_heads), v = split_heads(features(qkv, 2 * E, 3 * E), num_heads);
+    const Tensor k = split_heads(qkv, num_heads, E, E), v = split_heads(qkv, num_heads, 2 * E, E);
     cache.k = cache.k.defined() ? concat({cache.k, k}, 2) : k;  // [B, H, t + 1, E/H]
     cache.v = cache.v.defined() ? concat({cache.v, v}, 2) : v;
-    const Attention att = scaled_dot_product_attention(split_heads(features(qkv, 0, E), num_heads), cache.k, cache.v);
+    const Attention att = scaled_dot_product_attention(split_heads(qkv, num_heads, 0, E), cache.k, cache.v);
     return out_proj(merge_heads(att.output));
 }
 
 KeyValueCache MultiheadAttention::project_memory(const Tensor& memory) const {
     const std::size_t E = embed_dim;
     const Tensor kv = linear(memory, rows(in_proj_weight, E, 3 * E), rows(in_proj_bias, E, 3 * E));
-    return {split_heads(features(kv, 0, E), num_heads), split_heads(features(kv, E, 2 * E), num_heads)};
+    return {split_heads(kv, num_heads, 0, E), split_heads(kv, num_heads, E, E)};
 }
 
 Tensor MultiheadAttention::attend_to(const Tensor& query, const KeyValueCache& memory, const Tensor& key_padding_mask) const {

@@ -98,8 +98,8 @@ public:
     Linear out_proj;        // [E, E]
 
 private:
-    // The heads of projected q [B, Lq, E], k and v [B, Lk, E] attend under one
-    // additive mask; the result has its heads side by side again, [B, Lq, E].
+    // The heads of projected q [B, H, Lq, E/H], k and v [B, H, Lk, E/H] attend under
+    // one additive mask; the result has its heads side by side again, [B, Lq, E].
     Tensor heads_attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                         Tensor* weights = nullptr) const;
 };

@@ -66,6 +66,27 @@ void permute(const float* src, std::span<const std::size_t> shape, std::span<con
     }
 }
 
+void gather_heads(const float* x, std::size_t B, std::size_t L, std::size_t F, std::size_t from, std::size_t H,
+                  std::size_t d, float* heads) {
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t h = 0; h < H; ++h)
+            for (std::size_t l = 0; l < L; ++l) {
+                const float* row = x + (b * L + l) * F + from + h * d;
+                std::copy(row, row + d, heads + ((b * H + h) * L + l) * d);
+            }
+}
+
+void scatter_heads(const float* heads, std::size_t B, std::size_t L, std::size_t F, std::size_t from, std::size_t H,
+                   std::size_t d, float* x) {
+    std::fill(x, x + B * L * F, 0.0f);
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t h = 0; h < H; ++h)
+            for (std::size_t l = 0; l < L; ++l) {
+                const float* run = heads + ((b * H + h) * L + l) * d;
+                std::copy(run, run + d, x + (b * L + l) * F + from + h * d);
+            }
+}
+
 void repeat_row(const float* row, std::size_t rows, std::size_t cols, float* out) {
     for (std::size_t r = 0; r < rows; ++r) std::copy(row, row + cols, out + r * cols);
 }

@@ -30,6 +30,15 @@ void scatter_add_rows(const float* g, std::size_t D, const std::int64_t* ids, st
 // out-of-place transpose; anything else is copied element by element.
 void permute(const float* src, std::span<const std::size_t> shape, std::span<const std::size_t> perm, float* dst);
 
+// Attention heads out of a row of features and back. x is [B, L, F]; features
+// [from, from + H d) of each position, cut into H runs of d, are the heads
+// [B, H, L, d]. gather_heads writes heads from x; scatter_heads writes those
+// features of x from heads and zeroes x's others.
+void gather_heads(const float* x, std::size_t B, std::size_t L, std::size_t F, std::size_t from, std::size_t H,
+                  std::size_t d, float* heads);
+void scatter_heads(const float* heads, std::size_t B, std::size_t L, std::size_t F, std::size_t from, std::size_t H,
+                   std::size_t d, float* x);
+
 // out [rows, cols] = row repeated on every row (a bias under a product).
 void repeat_row(const float* row, std::size_t rows, std::size_t cols, float* out);
 

@@ -22,6 +22,13 @@ struct Attention {
 Attention scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask = {},
                                        float dropout = 0.0f);
 
+// Multi-head attention's layout changes, each one copy. split_heads: features
+// [from, from + width) of x [B, L, F] (width 0: to the end), cut into `heads` runs,
+// as [B, heads, L, width / heads]. merge_heads: [B, H, L, d] back to [B, L, H d].
+// Their references: transpose(reshape(slice(...))) and reshape(transpose(...)).
+Tensor split_heads(const Tensor& x, std::size_t heads, std::size_t from = 0, std::size_t width = 0);
+Tensor merge_heads(const Tensor& x);
+
 // The additive masks, as constants: 0 where attention is allowed, -inf where not.
 // [L, L]: query i sees keys 0..i (a decoder's self-attention).
 Array causal_mask(std::size_t L);

@@ -17,6 +17,18 @@ Tensor logsumexp(const Tensor& a, int axis, bool keepdims) {
 
 Tensor matmul_transposed(const Tensor& a, const Tensor& b) { return matmul(a, transpose(b, -2, -1)); }
 
+Tensor split_heads(const Tensor& x, std::size_t heads, std::size_t from, std::size_t width) {
+    const Shape s = x.shape();
+    if (width == 0) width = s[2] - from;
+    const Tensor features = slice(x, -1, static_cast<long>(from), static_cast<long>(from + width));
+    return transpose(reshape(features, {s[0], s[1], heads, width / heads}), 1, 2);
+}
+
+Tensor merge_heads(const Tensor& x) {
+    const Shape s = x.shape();
+    return reshape(transpose(x, 1, 2), {s[0], s[2], s[1] * s[3]});
+}
+
 Tensor softmax(const Tensor& a, int axis) { return exp(reference::log_softmax(a, axis)); }
 
 Tensor log_softmax(const Tensor& a, int axis) { return a - reference::logsumexp(a, axis, true); }

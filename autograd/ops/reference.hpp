@@ -24,6 +24,9 @@ Tensor softmax(const Tensor& a, int axis, const Tensor& mask);
 Tensor log_softmax(const Tensor& a, int axis, const Tensor& mask);
 // matmul(a, transpose(b, -2, -1)): a b^T over the last two axes
 Tensor matmul_transposed(const Tensor& a, const Tensor& b);
+// split_heads and merge_heads (attention.hpp) from slice, reshape and transpose.
+Tensor split_heads(const Tensor& x, std::size_t heads, std::size_t from = 0, std::size_t width = 0);
+Tensor merge_heads(const Tensor& x);
 // (x - mean) / sqrt(var + eps) * weight + bias over the last axis
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
 // nll_loss(log_softmax(logits))

@@ -91,6 +91,31 @@ TEST_CASE("matmul_transposed: a b^T without the copy equals matmul of the transp
                          Error);
 }
 
+TEST_CASE("split_heads and merge_heads: one copy each, equal to slice, reshape and transpose") {
+    struct Case {
+        Shape x;
+        std::size_t heads, from, width;
+    };
+    for (const Case& c : std::vector<Case>{{{2, 3, 12}, 2, 0, 0}, {{2, 3, 12}, 2, 4, 4}, {{1, 5, 9}, 3, 3, 6}, {{2, 1, 8}, 4, 0, 8}, {{0, 2, 6}, 2, 0, 6}}) {
+        CAPTURE(shape_str(c.x));
+        CAPTURE(c.from);
+        check_same([&](const Inputs& x) { return split_heads(x[0], c.heads, c.from, c.width); },
+                   [&](const Inputs& x) { return reference::split_heads(x[0], c.heads, c.from, c.width); },
+                   {random_array(c.x, 321)});
+    }
+    for (const Shape& s : std::vector<Shape>{{2, 3, 4, 5}, {1, 1, 2, 3}, {2, 4, 1, 8}})
+        check_same([](const Inputs& x) { return merge_heads(x[0]); }, [](const Inputs& x) { return reference::merge_heads(x[0]); },
+                   {random_array(s, 322)});
+    check_gradients([](const Inputs& x) { return split_heads(x[0], 2, 2, 4); }, {random_array({2, 3, 7}, 323)});
+    check_gradients([](const Inputs& x) { return merge_heads(x[0]); }, {random_array({2, 3, 2, 2}, 324)});
+    const Array x = random_array({2, 3, 12}, 325);
+    CHECK_ARRAY_EQ(merge_heads(split_heads(Tensor(x), 3)).value(), x);  // the two undo each other
+    CHECK_THROWS_WITH_AS(split_heads(Tensor(x), 4, 2), doctest::Contains("features [2, 12) of x [2, 3, 12] do not split into 4 heads"), Error);
+    CHECK_THROWS_WITH_AS(split_heads(Tensor(x), 2, 8, 8), doctest::Contains("do not split into 2 heads"), Error);
+    CHECK_THROWS_WITH_AS(split_heads(Tensor(zeros({3, 4})), 2), doctest::Contains("must be [B, L, F]"), Error);
+    CHECK_THROWS_WITH_AS(merge_heads(Tensor(x)), doctest::Contains("merge_heads: x [2, 3, 12] must be [B, H, L, d]"), Error);
+}
+
 TEST_CASE("cross_entropy and linear_cross_entropy: the dedicated rules equal their compositions") {
     for (std::size_t N : {6, 1, 0})
         for (float scale : {1.0f, 60.0f})
