@@ -227,14 +227,20 @@ void backward(const Tensor& root, Array seed) {
                             "would be wrong; change values only between backward() and the next forward pass, "
                             "or detach() a copy first");
         if (observer) observer->rule_started(e.op);
+        Array kept;  // retain_grad(): copied before the rule, which may take_grad() it
+        if (out.retains_grad) kept = out.grad;
         Step step(out.grad, out, e.inputs);
         Grads grads = e.rule(step);
         if (grads.size() != e.inputs.size())
             throw Error(std::string("internal error: the backward rule of '") + e.op + "' returned " +
                         std::to_string(grads.size()) + " gradients for " +
                         std::to_string(e.inputs.size()) + " inputs");
-        release(out.grad);
-        out.has_grad = false;
+        if (out.retains_grad) {
+            out.grad = std::move(kept);
+        } else {
+            release(out.grad);
+            out.has_grad = false;
+        }
         for (std::size_t j = 0; j < e.inputs.size(); ++j) {
             Node& in = *e.inputs[j];
             if (!in.requires_grad || !grads[j]) continue;

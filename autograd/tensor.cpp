@@ -40,7 +40,7 @@ const Array& Tensor::grad() const {
             throw Error("grad(): " + who + " does not require a gradient");
         if (n.entry >= 0)
             throw Error("grad(): " + who + " is not a leaf; backward() frees the gradients of "
-                        "intermediate values as it passes them");
+                        "intermediate values as it passes them (call retain_grad() before backward() to keep it)");
         throw Error("grad(): " + who + " has no gradient yet (backward() did not reach it, or "
                     "zero_grad() dropped it)");
     }
@@ -64,6 +64,11 @@ void Tensor::set_grad(Array g) {
 void Tensor::on_grad_ready(std::function<void()> hook) {
     if (!is_leaf()) throw Error("on_grad_ready(): only leaves have a gradient that becomes complete");
     checked().grad_ready = std::move(hook);
+}
+
+Tensor& Tensor::retain_grad() {
+    checked().retains_grad = true;
+    return *this;
 }
 
 void Tensor::zero_grad() {

@@ -23,6 +23,7 @@ struct Node {
     std::uint64_t generation = 0;   // which tape `entry` belongs to (a cleared tape starts a new one)
     std::string name;               // shown when printing the tape; parameters carry their dotted name
     std::uint64_t version = 0;      // counts in-place changes (mutable_value()), checked by backward()
+    bool retains_grad = false;      // an op's output that keeps its adjoint after the sweep (retain_grad())
     // For leaves: the first tape entry that used this leaf. The reverse sweep adds
     // the last contribution to its gradient there, so that is when the gradient is
     // complete and grad_ready (if set) is called.
@@ -57,6 +58,11 @@ public:
     // complete (the sweep has passed its every use), e.g. to update it and free
     // the gradient at once (Optimizer::update_during_backward). An empty hook removes it.
     void on_grad_ready(std::function<void()> hook);
+    // For the output of a recorded op: backward() keeps its gradient dL/d(this)
+    // instead of freeing it as it passes (PyTorch's retain_grad()), so that grad()
+    // can read it afterwards. For looking inside a graph while debugging; it costs
+    // one copy of the adjoint. A leaf keeps its gradient anyway.
+    Tensor& retain_grad();
 
     const std::string& name() const;
     Tensor& set_name(std::string name);

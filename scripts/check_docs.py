@@ -9,6 +9,9 @@
                                 is an error message (or a part of one between "..."
                                 and "<...>" placeholders) that a source file contains
 
+Without a marker, every quotation set in italics, *"..."* (it may run over a line
+break), is an error message as well, and is checked the same way.
+
 Usage: check_docs.py SOURCE_ROOT BUILD_ROOT. Prints one line per failed check and a
 summary; exit status 1 if any failed. A doc block edited against the code fails it.
 """
@@ -88,8 +91,12 @@ def source_text(root):
 
 def said(fragment, code):
     """Whether the code says the fragment, in one literal or in two joined by a value
-    (the fragment split at one word boundary, each side found)."""
+    (the fragment split at one word boundary, each side found). A leading name and
+    colon ("mul: ...", "GRU: ...") may be a value the code joins in front."""
     if fragment in code:
+        return True
+    named = re.match(r"[\w:]+(?=: )", fragment)
+    if named and len(fragment) - named.end() >= 12 and said(fragment[named.end():], code):
         return True
     for m in re.finditer(r" ", fragment):
         left, right = fragment[:m.start()].strip(), fragment[m.end():].strip()
@@ -130,6 +137,9 @@ def main(source_root, build_root):
             elif kind == "output":
                 block, _ = fenced_block_after(lines, i)
                 program, *args = arg.split()
+                if not (build / program).exists():
+                    failures.append(f"{where}: {program} is not built (in {build})")
+                    continue
                 run = subprocess.run([str(build / program), *args], capture_output=True, text=True, timeout=120)
                 if run.returncode != 0:
                     failures.append(f"{where}: {arg} exited with {run.returncode}")
@@ -147,6 +157,16 @@ def main(source_root, build_root):
                             if not said(fragment, code):
                                 failures.append(f"{doc.relative_to(root)}:{j + 1}: no source file says \"{fragment}\"")
                     j += 1
+        # Unmarked: every *"..."* quotation is an error message the code contains.
+        text = "\n".join(lines)
+        for m in re.finditer(r'\*"(.+?)"\*', text, re.DOTALL):
+            checks += 1
+            if code is None:
+                code = source_text(root)
+            line_no = text.count("\n", 0, m.start()) + 1
+            for fragment in message_fragments(" ".join(m.group(1).split())):
+                if not said(fragment, code):
+                    failures.append(f"{doc.relative_to(root)}:{line_no}: no source file says \"{fragment}\"")
     for f in failures:
         print(f)
     print(f"docs: {checks} marked blocks checked, {len(failures)} problems")

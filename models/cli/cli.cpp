@@ -262,6 +262,27 @@ void refuse_conflicting_flags(TrainArgs& a, const json& meta) {
                     "\n(drop them, or start a new run in another folder)");
 }
 
+// On --resume: the training options are the run's own, as its checkpoint recorded
+// them (a flag given again must agree with them, refuse_conflicting_flags), not the
+// command line's defaults: a resumed run keeps its schedule, rates and seed.
+void adopt_recorded_options(TrainArgs& a, const json& r) {
+    TrainOptions& o = a.opt;
+    o.batch_size = r.value("batch_size", o.batch_size);
+    o.lr = r.value("lr", o.lr);
+    o.lr_warmup = r.value("lr_warmup", o.lr_warmup);
+    o.clip_norm = r.value("clip_norm", o.clip_norm);
+    a.anneal = r.value("kl_schedule", a.anneal);
+    o.kl.kind = parse_schedule(a.anneal);
+    o.kl.weight = r.value("kl_weight", o.kl.weight);
+    o.kl.k = r.value("kl_k", o.kl.k);
+    o.kl.x0 = r.value("kl_x0", o.kl.x0);
+    o.kl.warmup = r.value("kl_warmup", o.kl.warmup);
+    o.kl.cycle = r.value("kl_cycle", o.kl.cycle);
+    o.kl.ratio = r.value("kl_ratio", o.kl.ratio);
+    o.free_bits = r.value("free_bits", o.free_bits);
+    o.seed = r.value("seed", o.seed);
+}
+
 void add_train_flags(CLI::App& cmd, TrainArgs& a, const ModelType* type) {
     a.cmd = &cmd;
     cmd.add_option("--model", a.model, "the model to train: " + [] {
@@ -337,6 +358,7 @@ int train_command(TrainArgs& a, const ModelType& type) {
             throw Error(a.run_dir + " holds a run of model '" + meta.value("model", std::string("?")) + "', not of '" +
                         type.name + "' (pass --model " + meta.value("model", std::string("?")) + ")");
         refuse_conflicting_flags(a, meta);
+        adopt_recorded_options(a, meta.at("train").at("options"));
         config = meta.at("config");
         if (!a.data_flag.empty()) config["data"]["folder"] = a.data_flag;
     } else {

@@ -88,6 +88,20 @@ TEST_CASE("tape: intermediate gradients are freed during the sweep") {
     CHECK(a.has_grad());
 }
 
+TEST_CASE("tape: retain_grad keeps an intermediate's gradient, even one a rule takes by move") {
+    Tensor a(array({1, 2}), true), b(array({3, -1}), true);
+    Tensor c = a + b;  // add's rule hands its adjoint on with take_grad()
+    Tensor t = tanh(c * 0.5f);
+    c.retain_grad();
+    t.retain_grad();
+    sum(t * t).backward();
+    const Array tv = t.value();
+    CHECK_CLOSE(t.grad(), 2.0f * tv, 1e-6, 1e-6);                            // d(sum t^2)/dt = 2t
+    CHECK_CLOSE(c.grad(), 2.0f * tv * (1.0f - tv * tv) * 0.5f, 1e-6, 1e-6);  // chained through tanh(c/2)
+    CHECK_CLOSE(a.grad(), c.grad(), 0.0, 0.0);                               // and the leaves got the same
+    CHECK_CLOSE(b.grad(), c.grad(), 0.0, 0.0);
+}
+
 TEST_CASE("tape: NoGradGuard records nothing and yields constants") {
     Tape::current().clear();
     Tensor a(array({1, 2}), true);

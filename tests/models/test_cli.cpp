@@ -180,6 +180,44 @@ TEST_CASE("cli: bad flags, folders and checkpoints are errors that name the prob
     fails({"train", "--data", corpus.string(), "--files", "toy.txt"}, "the pattern must contain {split}");
 }
 
+TEST_CASE("cli: a resumed run keeps the training options it was started with, flags not repeated") {
+    models::cli::register_builtin_models();
+    const fs::path corpus = tiny_corpus(), run = scratch("resume_options_run");
+    fs::remove_all(run);
+    const std::vector<std::string> common = {"--threads", "1", "train", "--run", run.string(), "--no-progress",
+                                             "--no-validate", "--log-every", "1"};
+    auto with = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = common;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    };
+    const Output first = tapegrad_vae(with({"--data", corpus.string(), "--files", "toy.{split}.txt", "--min-count", "1",
+                                            "--embed", "8", "--hidden", "8", "--latent", "2", "--batch-size", "4",
+                                            "--anneal", "constant", "--kl-weight", "0.5", "--lr", "0.01", "--seed",
+                                            "7", "--max-steps", "2"}));
+    INFO(first.err);
+    REQUIRE(first.status == 0);
+    const Output resumed = tapegrad_vae(with({"--resume", "--max-steps", "4"}));  // no training flag repeated
+    INFO(resumed.err);
+    REQUIRE(resumed.status == 0);
+    const nlohmann::json options = vae::read_run_meta(run.string())["train"]["options"];
+    CHECK(options["kl_schedule"] == "constant");
+    CHECK(options["kl_weight"].get<double>() == doctest::Approx(0.5));
+    CHECK(options["lr"].get<double>() == doctest::Approx(0.01));
+    CHECK(options["batch_size"] == 4);
+    CHECK(options["seed"] == 7);
+    std::ifstream metrics(run / "metrics.jsonl");
+    int steps = 0;
+    for (std::string line; std::getline(metrics, line);) {
+        const nlohmann::json j = nlohmann::json::parse(line);
+        if (j["type"] != "step") continue;
+        ++steps;
+        INFO("step " << j["step"]);
+        CHECK(j["kl_weight"].get<double>() == doctest::Approx(0.5));  // the default schedule would give ~0.002
+    }
+    CHECK(steps == 4);
+}
+
 TEST_CASE("cli: a model registered by a program of its own gets every subcommand") {
     models::cli::register_builtin_models();
     models::cli::ModelType t = models::cli::find_model("text");
