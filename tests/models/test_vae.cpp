@@ -92,6 +92,16 @@ fs::path scratch(const std::string& name) {
     return dir / name;
 }
 
+// One quiet epoch of batches of 8 into the scratch run folder `name`.
+TrainOptions one_epoch(const std::string& name) {
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch_size = 8;
+    o.progress = false;
+    o.run_dir = scratch(name).string();
+    return o;
+}
+
 }  // namespace
 
 TEST_CASE("KLSchedule: constant, linear, logistic and cyclical weights") {
@@ -347,11 +357,7 @@ TEST_CASE("train: a resumed run gives the same numbers as an uninterrupted one (
 
 TEST_CASE("train: resuming a run of another model is refused") {
     ToyText toy(16);
-    TrainOptions o;
-    o.epochs = 1;
-    o.batch_size = 8;
-    o.progress = false;
-    o.run_dir = scratch("kinds").string();
+    TrainOptions o = one_epoch("kinds");
     run_text(toy, o, 1);
     autograd::manual_seed(1);
     ImageVAE img(tiny_image());
@@ -368,11 +374,7 @@ TEST_CASE("train: resuming a run of another model is refused") {
 
 TEST_CASE("train: resuming from a metadata record that lacks a field or holds the wrong kind of value is refused") {
     ToyText toy(16);
-    TrainOptions o;
-    o.epochs = 1;
-    o.batch_size = 8;
-    o.progress = false;
-    o.run_dir = scratch("damaged_meta").string();
+    TrainOptions o = one_epoch("damaged_meta");
     run_text(toy, o, 1);
     const std::string path = (fs::path(o.run_dir) / "checkpoint.npz").string();
     const auto good = nn::read_npz(path);
@@ -486,12 +488,8 @@ TEST_CASE("latent_manifold: a grid of decoded means for a 2-D latent space, refu
 
 TEST_CASE("train: a run that diverges keeps its last good checkpoint and says where it is") {
     ToyText toy(16);
-    TrainOptions o;
-    o.epochs = 1;
-    o.batch_size = 8;
-    o.progress = false;
+    TrainOptions o = one_epoch("diverge");
     o.validate = false;
-    o.run_dir = scratch("diverge").string();
     run_text(toy, o, 1);
     const fs::path ckpt = fs::path(o.run_dir) / "checkpoint.npz";
     std::ifstream before_file(ckpt, std::ios::binary);
@@ -530,12 +528,8 @@ TEST_CASE("train: checkpoints within an epoch every N steps bound what a kill lo
 
 TEST_CASE("train: a run folder another training holds is refused, naming the holder") {
     ToyText toy(16);
-    TrainOptions o;
-    o.epochs = 1;
-    o.batch_size = 8;
-    o.progress = false;
+    TrainOptions o = one_epoch("locked");
     o.validate = false;
-    o.run_dir = scratch("locked").string();
     fs::create_directories(o.run_dir);
     const int fd = ::open((fs::path(o.run_dir) / ".lock").c_str(), O_RDWR | O_CREAT, 0644);
     REQUIRE(fd >= 0);
