@@ -158,7 +158,9 @@ Array uniform(const Shape& shape, float lo, float hi) {
     return a;
 }
 
-void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_false) {
+namespace {
+template <class T>
+void fill_bernoulli_as(T* out, std::size_t n, float p, T if_true, T if_false) {
     if (!(p >= 0.0f && p <= 1.0f)) throw Error("fill_bernoulli: probability " + std::to_string(p) + " must lie in [0, 1]");
     const std::uint64_t key = generator().next_u64();
     // A value is if_true when its 32 random bits, as an integer, are below p * 2^32
@@ -176,6 +178,14 @@ void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_
         }
     });
     if (n % 2 == 1) out[n - 1] = flip(output(pairs) & 0xffffffffu);
+}
+}  // namespace
+
+void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_false) {
+    fill_bernoulli_as(out, n, p, if_true, if_false);
+}
+void fill_bernoulli(std::uint8_t* out, std::size_t n, float p, std::uint8_t if_true, std::uint8_t if_false) {
+    fill_bernoulli_as(out, n, p, if_true, if_false);
 }
 
 Array bernoulli(const Shape& shape, float p) {

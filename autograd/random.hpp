@@ -66,6 +66,8 @@ Array bernoulli(const Shape& shape, float p);
 // result is the same for any number of threads (faster than drawing the engine in
 // order: docs/performance.md).
 void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_false);
+// The same draws as bytes (dropout keeps its mask as one byte per element).
+void fill_bernoulli(std::uint8_t* out, std::size_t n, float p, std::uint8_t if_true, std::uint8_t if_false);
 // A random permutation of 0..n-1 (Fisher-Yates).
 std::vector<std::size_t> randperm(std::size_t n);
 

@@ -2,6 +2,7 @@
 // Tensor's own backward() and mutable_value(), which consult the tape, are here too.
 #include "autograd/tape.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <ostream>
 
@@ -44,15 +45,17 @@ bool broadcasts_to(const Shape& from, const Shape& to) {
 
 // Adds a rule's gradient for `node` to what it has received so far, summed back
 // over broadcast axes first (sum_to).
-void accumulate(Node& node, Array&& g, const char* op) {
-    if (g.shape() != node.value.shape()) {
-        if (same_but_ones(g.shape(), node.value.shape()))
-            g.reshape(node.value.shape());  // same elements, other rank (e.g. a 0-d scalar)
-        else if (broadcasts_to(shape_of(node.value), shape_of(g)))
-            g = sum_to(g, shape_of(node.value));
+template <class S>
+void accumulate_in_shape(Node& node, Array&& g, const S& shape, const char* op) {
+    if (!std::equal(g.shape().begin(), g.shape().end(), shape.begin(), shape.end())) {
+        const Shape want(shape.begin(), shape.end());
+        if (same_but_ones(g.shape(), want))
+            g.reshape(want);  // same elements, other rank (e.g. a 0-d scalar)
+        else if (broadcasts_to(want, shape_of(g)))
+            g = sum_to(g, want);
         else
             throw Error(std::string("internal error: the backward rule of '") + op + "' returned a gradient of shape " +
-                        shape_str(g.shape()) + " for an input of shape " + shape_str(node.value.shape()));
+                        shape_str(g.shape()) + " for an input of shape " + shape_str(want));
     }
     if (!node.has_grad) {
         node.grad = std::move(g);
@@ -60,6 +63,12 @@ void accumulate(Node& node, Array&& g, const char* op) {
     } else {
         xt::noalias(node.grad) += g;
     }
+}
+void accumulate(Node& node, Array&& g, const char* op) {
+    if (node.value_freed)
+        accumulate_in_shape(node, std::move(g), node.freed_shape, op);
+    else
+        accumulate_in_shape(node, std::move(g), node.value.shape(), op);
 }
 
 // Leaves first used by entry i have received their last contribution once the
@@ -82,9 +91,14 @@ std::string describe_input(const Node& n, std::uint64_t generation) {
         s = "#" + std::to_string(n.entry);
     else
         s = n.requires_grad ? "leaf" : "const";
-    return s + shape_str(n.value.shape());
+    return s + shape_str(n.shape());
 }
 }  // namespace
+
+void Step::undeclared(const std::string& what) const {
+    throw Error(std::string("internal error: the backward rule of '") + op_ + "' reads " + what +
+                ", which its record() call does not declare in its Reads");
+}
 
 // ---------------------------------------------------------------- Tensor's tape-aware members
 
@@ -125,7 +139,7 @@ void Tape::clear() {
     ++generation_;
 }
 
-Tensor record(const char* op, Array value, std::span<const Tensor> inputs, BackwardRule rule) {
+Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Reads reads, BackwardRule rule) {
     bool any = false;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         if (!inputs[i].defined())
@@ -158,6 +172,9 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Backw
         e.inputs.push_back(t.node());
         e.versions.push_back(n.version);
     }
+    for (std::size_t i = 0; i < inputs.size(); ++i)  // values a rule reads stay (Tensor::let_go)
+        if (reads.input(i) && inputs[i].node()->entry >= 0) ++inputs[i].node()->readers;
+    if (reads.output) out->readers = 1;
     const auto index = static_cast<std::int64_t>(tape.entries_.size());
     for (const Tensor& t : inputs) {
         Node& n = *t.node();
@@ -171,6 +188,7 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Backw
     out->generation = tape.generation_;
     e.output = out;
     e.rule = std::move(rule);
+    e.reads = reads;
     tape.entries_.push_back(std::move(e));
     if (!tape.warned_growth_ && tape.entries_.size() > std::max<std::size_t>(10000, 4 * tape.largest_swept_)) {
         tape.warned_growth_ = true;
@@ -229,7 +247,7 @@ void backward(const Tensor& root, Array seed) {
         if (observer) observer->rule_started(e.op);
         Array kept;  // retain_grad(): copied before the rule, which may take_grad() it
         if (out.retains_grad) kept = out.grad;
-        Step step(out.grad, out, e.inputs);
+        Step step(out.grad, out, e.inputs, e.reads, e.op);
         Grads grads = e.rule(step);
         if (grads.size() != e.inputs.size())
             throw Error(std::string("internal error: the backward rule of '") + e.op + "' returned " +
@@ -269,7 +287,7 @@ std::string where(const std::vector<Entry>& entries, std::size_t index, const ch
     std::string s = std::string(op) + "(";
     for (std::size_t j = 0; j < inputs.size(); ++j) {
         const Node& n = *inputs[j];
-        s += (j ? ", " : "") + (n.name.empty() ? std::string() : n.name) + shape_str(n.value.shape());
+        s += (j ? ", " : "") + (n.name.empty() ? std::string() : n.name) + shape_str(n.shape());
     }
     s += ") at tape entry #" + std::to_string(index);
     const std::size_t from = index > 4 ? index - 4 : 0;
@@ -293,7 +311,7 @@ void Tape::print(std::ostream& os) const {
         os << "  #" << i << "  " << e.op << '(';
         for (std::size_t j = 0; j < e.inputs.size(); ++j)
             os << (j ? ", " : "") << describe_input(*e.inputs[j], generation_);
-        os << ") -> " << shape_str(e.output->value.shape()) << '\n';
+        os << ") -> " << shape_str(e.output->shape()) << '\n';
     }
 }
 
@@ -313,7 +331,7 @@ void Tape::write_dot(std::ostream& os) const {
                << ";\n";
         }
         os << "  e" << i << " [shape=ellipse, label=\"#" << i << " " << e.op << "\\n"
-           << shape_str(e.output->value.shape()) << "\"];\n";
+           << shape_str(e.output->shape()) << "\"];\n";
     }
     os << "}\n";
 }

@@ -5,8 +5,10 @@
 
 #include <functional>
 #include <iosfwd>
+#include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -15,16 +17,47 @@
 
 namespace tapegrad::autograd {
 
-// What a backward rule sees: the output's adjoint, the values of output and inputs.
+// Which values a backward rule reads besides the adjoint (what PyTorch's
+// save_for_backward names): its output, and a bit per input. The tape frees an
+// op's output as soon as no Tensor handle holds it and no recorded rule reads it,
+// so an op that declares what its rule reads lets the forward pass drop the rest
+// (add's, dropout's and reshape's rules read no value at all). record() without
+// a Reads means every value; a rule that reads an undeclared value is an error.
+struct Reads {
+    bool output = false;
+    std::uint32_t inputs = 0;  // bit i: input i
+    bool input(std::size_t i) const { return i < 32 ? (inputs >> i) & 1u : inputs == ~0u; }
+};
+inline constexpr Reads reads_all{true, ~0u};
+inline constexpr Reads reads_nothing{false, 0};
+inline constexpr Reads reads_output{true, 0};
+inline constexpr Reads reads_inputs{false, ~0u};
+constexpr Reads reads_input(std::size_t i) { return {false, 1u << i}; }
+// For a product y = a * b (mul, matmul, linear), whose rule reads b for da and a
+// for db: each operand is kept only if the other one wants a gradient.
+inline Reads reads_for_product(const Tensor& a, const Tensor& b) {
+    return {false, (b.requires_grad() ? 1u : 0u) | (a.requires_grad() ? 2u : 0u)};
+}
+
+// What a backward rule sees: the output's adjoint, the values of output and inputs
+// it declared in its Reads, and the shapes of all of them.
 class Step {
 public:
-    Step(Array& grad, const Node& output, std::span<const std::shared_ptr<Node>> inputs)
-        : grad(grad), adjoint_(grad), output_(output), inputs_(inputs) {}
+    Step(Array& grad, const Node& output, std::span<const std::shared_ptr<Node>> inputs, Reads reads,
+         const char* op)
+        : grad(grad), adjoint_(grad), output_(output), inputs_(inputs), reads_(reads), op_(op) {}
 
     const Array& grad;  // dL/d(output), in the output's shape
 
-    const Array& output() const { return output_.value; }
-    const Array& input(std::size_t i) const { return inputs_[i]->value; }
+    const Array& output() const {
+        if (!reads_.output) undeclared("its output");
+        return output_.value;
+    }
+    const Array& input(std::size_t i) const {
+        if (!reads_.input(i)) undeclared("input " + std::to_string(i));
+        return inputs_[i]->value;
+    }
+    Shape input_shape(std::size_t i) const { return inputs_[i]->shape(); }
     std::size_t num_inputs() const { return inputs_.size(); }
     // Whether input i wants a gradient; a rule computes only those (see Grads).
     bool needs_grad(std::size_t i) const { return inputs_[i]->requires_grad; }
@@ -34,9 +67,12 @@ public:
     Array take_grad() { return std::move(adjoint_); }
 
 private:
+    [[noreturn]] void undeclared(const std::string& what) const;
     Array& adjoint_;
     const Node& output_;
     std::span<const std::shared_ptr<Node>> inputs_;
+    Reads reads_;
+    const char* op_;
 };
 
 // A backward rule's answer: one gradient per input, in the output's shape or the
@@ -73,15 +109,25 @@ struct Entry {
     std::vector<std::shared_ptr<Node>> inputs;
     std::vector<std::uint64_t> versions;  // the inputs' versions when the op ran (Node::version)
     BackwardRule rule;
+    Reads reads = reads_all;
 };
 
 // The single door into the tape. Returns a Tensor holding `value`; when gradients
 // are enabled and an input requires one, it appends an Entry so that backward()
 // can apply `rule`. Otherwise it records nothing and returns a constant.
-Tensor record(const char* op, Array value, std::span<const Tensor> inputs, BackwardRule rule);
+// `reads` says which values the rule reads (Reads); without it, all of them.
+Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Reads reads, BackwardRule rule);
+inline Tensor record(const char* op, Array value, std::initializer_list<Tensor> inputs, Reads reads,
+                     BackwardRule rule) {
+    return record(op, std::move(value), std::span<const Tensor>(inputs.begin(), inputs.size()), reads,
+                  std::move(rule));
+}
+inline Tensor record(const char* op, Array value, std::span<const Tensor> inputs, BackwardRule rule) {
+    return record(op, std::move(value), inputs, reads_all, std::move(rule));
+}
 inline Tensor record(const char* op, Array value, std::initializer_list<Tensor> inputs,
                      BackwardRule rule) {
-    return record(op, std::move(value), std::span<const Tensor>(inputs.begin(), inputs.size()),
+    return record(op, std::move(value), std::span<const Tensor>(inputs.begin(), inputs.size()), reads_all,
                   std::move(rule));
 }
 
@@ -107,7 +153,7 @@ public:
     void write_dot(std::ostream& os) const;
 
 private:
-    friend Tensor record(const char*, Array, std::span<const Tensor>, BackwardRule);
+    friend Tensor record(const char*, Array, std::span<const Tensor>, Reads, BackwardRule);
     friend void backward(const Tensor&, Array);
     std::vector<Entry> entries_;
     std::uint64_t generation_ = 1;

@@ -13,7 +13,19 @@ Tensor::Tensor(Array value, bool requires_grad) : node_(std::make_shared<Node>()
 
 Node& Tensor::checked() const {
     if (!node_) throw Error("use of an undefined Tensor (default-constructed handle)");
+    if (node_->value_freed)
+        throw Error("this tensor's value was freed: it is the output of a recorded op that no backward "
+                    "rule reads, and every Tensor handle to it had gone (the handle was rebuilt from its node)");
     return *node_;
+}
+
+void Tensor::let_go() {
+    Node& n = *node_;
+    if (--n.handles == 0 && n.readers == 0 && !n.value_freed) {
+        n.freed_shape = shape_of(n.value);
+        n.value = Array::from_shape({0});
+        n.value_freed = true;
+    }
 }
 
 const Array& Tensor::value() const { return checked().value; }

@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "autograd/array.hpp"
 
@@ -30,13 +31,32 @@ struct Node {
     std::int64_t first_use = -1;
     std::uint64_t first_use_generation = 0;
     std::function<void()> grad_ready;
+    // An op's output whose value no backward rule reads is freed as soon as no
+    // Tensor handle holds it (tape.hpp, Reads): the tape keeps the node, to route
+    // gradients through it, but not its value. Counted for op outputs only (entry
+    // >= 0), which the thread of their tape makes; leaves are never freed.
+    int handles = 0;        // live Tensor handles to this node
+    int readers = 0;        // tape entries whose rule reads this value
+    bool value_freed = false;
+    Shape freed_shape;      // the value's shape, once the value is freed
+    Shape shape() const { return value_freed ? freed_shape : shape_of(value); }
 };
 
 class Tensor {
 public:
     Tensor() = default;  // an undefined handle; most operations on it throw
     explicit Tensor(Array value, bool requires_grad = false);
-    explicit Tensor(std::shared_ptr<Node> node) : node_(std::move(node)) {}
+    explicit Tensor(std::shared_ptr<Node> node) : node_(std::move(node)) { hold(); }
+    // Copies count as handles (Node::handles); a moved-from Tensor is undefined.
+    Tensor(const Tensor& other) : node_(other.node_) { hold(); }
+    Tensor(Tensor&& other) noexcept = default;
+    Tensor& operator=(Tensor other) noexcept {
+        std::swap(node_, other.node_);
+        return *this;
+    }
+    ~Tensor() {
+        if (node_ && node_->entry >= 0) let_go();
+    }
 
     bool defined() const { return node_ != nullptr; }
     const Array& value() const;
@@ -86,6 +106,10 @@ public:
 
 private:
     Node& checked() const;
+    void hold() {
+        if (node_ && node_->entry >= 0) ++node_->handles;
+    }
+    void let_go();  // the last handle of a value no rule reads frees it
     std::shared_ptr<Node> node_;
 };
 

@@ -174,4 +174,8 @@ void scale(float a, float* x, std::size_t n) {
     for (; i < n; ++i) x[i] *= a;
 }
 
+void scale_kept(const float* x, const std::uint8_t* keep, float a, float* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * (keep[i] ? a : 0.0f);
+}
+
 }  // namespace tapegrad::kernels

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace tapegrad::kernels {
 
@@ -32,5 +33,8 @@ bool all_finite(const float* x, std::size_t n);
 void axpy(float a, const float* x, float* y, std::size_t n);
 // x[i] *= a
 void scale(float a, float* x, std::size_t n);
+// Dropout with a byte mask: y[i] = x[i] * (keep[i] ? a : 0). (Multiplied, not
+// selected: the same numbers as a float mask of 0 and a, signed zeros included.)
+void scale_kept(const float* x, const std::uint8_t* keep, float a, float* y, std::size_t n);
 
 }  // namespace tapegrad::kernels

@@ -40,7 +40,7 @@ Tensor split_heads(const Tensor& x, std::size_t heads, std::size_t from, std::si
     const std::size_t B = s[0], L = s[1], F = s[2], d = width / heads;
     Array y = Array::from_shape({B, heads, L, d});
     kernels::gather_heads(x.value().data(), B, L, F, from, heads, d, y.data());
-    return record("split_heads", std::move(y), {x}, [=](Step& st) -> Grads {
+    return record("split_heads", std::move(y), {x}, reads_nothing, [=](Step& st) -> Grads {
         Array dx = Array::from_shape({B, L, F});
         kernels::scatter_heads(st.grad.data(), B, L, F, from, heads, d, dx.data());
         return {std::move(dx)};
@@ -54,7 +54,7 @@ Tensor merge_heads(const Tensor& x) {
     const std::size_t B = s[0], H = s[1], L = s[2], d = s[3];
     Array y = Array::from_shape({B, L, H * d});
     kernels::scatter_heads(x.value().data(), B, L, H * d, 0, H, d, y.data());
-    return record("merge_heads", std::move(y), {x}, [=](Step& st) -> Grads {
+    return record("merge_heads", std::move(y), {x}, reads_nothing, [=](Step& st) -> Grads {
         Array dx = Array::from_shape({B, H, L, d});
         kernels::gather_heads(st.grad.data(), B, L, H * d, 0, H, d, dx.data());
         return {std::move(dx)};

@@ -60,10 +60,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
         out.back() = N;
         Array y = Array::from_shape(out);
         kernels::matmul(a.value().data(), b.value().data(), y.data(), rows, K, N);
-        return record("matmul", std::move(y), {a, b}, [rows, N, K](Step& s) -> Grads {
+        return record("matmul", std::move(y), {a, b}, reads_for_product(a, b), [rows, N, K](Step& s) -> Grads {
             Grads g(s);
             if (s.needs_grad(0)) {
-                g[0] = Array::from_shape(s.input(0).shape());
+                g[0] = Array::from_shape(s.input_shape(0));
                 kernels::matmul_bt(s.grad.data(), s.input(1).data(), g[0]->data(), rows, N, K);
             }
             if (s.needs_grad(1)) {
@@ -101,16 +101,17 @@ Tensor batched_product(const char* op, const Tensor& a, const Tensor& b, bool b_
     Array y = Array::from_shape(out);
     kernels::batched_matmul(a.value().data(), ia, b.value().data(), ib, y.data(), ic, ic.size(),
                             {.m = M, .k = K, .n = N, .trans_b = b_transposed});
-    return record(op, std::move(y), {a, b}, [ia, ib, ic, M, K, N, b_transposed](Step& s) -> Grads {
+    const std::size_t a_count = a.size() / (M * K), b_count = b.size() / (K * N);
+    return record(op, std::move(y), {a, b}, reads_for_product(a, b),
+                  [ia, ib, ic, M, K, N, b_transposed, a_count, b_count, as, bs](Step& s) -> Grads {
         Grads g(s);
-        const std::size_t a_count = s.input(0).size() / (M * K), b_count = s.input(1).size() / (K * N);
         if (s.needs_grad(0)) {  // da[ia[i]] += g[i] b[ib[i]]^T  (matmul_transposed: g[i] b[ib[i]])
-            g[0] = Array::from_shape(s.input(0).shape());
+            g[0] = Array::from_shape(as);
             kernels::batched_matmul(s.grad.data(), ic, s.input(1).data(), ib, g[0]->data(), ia, a_count,
                                     {.m = M, .k = N, .n = K, .trans_b = !b_transposed});
         }
         if (s.needs_grad(1)) {
-            g[1] = Array::from_shape(s.input(1).shape());
+            g[1] = Array::from_shape(bs);
             if (b_transposed)  // db[ib[i]] += g[i]^T a[ia[i]]
                 kernels::batched_matmul(s.grad.data(), ic, s.input(0).data(), ia, g[1]->data(), ib, b_count,
                                         {.m = N, .k = M, .n = K, .trans_a = true});
@@ -142,10 +143,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     kernels::matmul_bt(X.data(), W.data(), y.data(), rows, in_f, out_f, /*accumulate=*/bias.defined());
     std::vector<Tensor> inputs{x, weight};
     if (bias.defined()) inputs.push_back(bias);
-    return record("linear", std::move(y), inputs, [rows, in_f, out_f](Step& s) -> Grads {
+    return record("linear", std::move(y), inputs, reads_for_product(x, weight), [rows, in_f, out_f](Step& s) -> Grads {
         Grads g(s);
         if (s.needs_grad(0)) {
-            g[0] = Array::from_shape(s.input(0).shape());
+            g[0] = Array::from_shape(s.input_shape(0));
             kernels::matmul(s.grad.data(), s.input(1).data(), g[0]->data(), rows, out_f, in_f);
         }
         if (s.needs_grad(1)) {

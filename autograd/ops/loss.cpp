@@ -74,7 +74,7 @@ Tensor nll_loss(const Tensor& log_probs, const Indices& targets, Reduction reduc
     const std::size_t N = lp.shape()[0], C = lp.shape()[1];
     std::vector<float> rows(N);
     kernels::nll_rows(lp.data(), N, C, targets.data(), ignore_index, rows.data());
-    return record("nll_loss", reduce_rows(rows, reduction, counted), {log_probs},
+    return record("nll_loss", reduce_rows(rows, reduction, counted), {log_probs}, reads_nothing,
                   [targets, reduction, ignore_index, counted, N, C](Step& s) -> Grads {
                       Array d = Array::from_shape({N, C});
                       kernels::nll_backward(row_grad(s.grad, reduction, counted), N, C, targets.data(), ignore_index,
@@ -90,7 +90,7 @@ Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction red
     const std::size_t N = x.shape()[0], C = x.shape()[1];
     std::vector<float> rows(N), lse(N);
     kernels::cross_entropy_rows(x.data(), N, C, targets.data(), ignore_index, lse.data(), rows.data());
-    return record("cross_entropy", reduce_rows(rows, reduction, counted), {logits},
+    return record("cross_entropy", reduce_rows(rows, reduction, counted), {logits}, reads_input(0),
                   [targets, reduction, ignore_index, counted, N, C, lse = std::move(lse)](Step& s) -> Grads {
                       Array d = Array::from_shape({N, C});
                       kernels::cross_entropy_backward(s.input(0).data(), lse.data(), row_grad(s.grad, reduction, counted),

@@ -32,7 +32,9 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
     if (weight.defined()) inputs.push_back(weight);
     if (bias.defined()) inputs.push_back(bias);
     const bool has_weight = weight.defined(), has_bias = bias.defined();
-    return record("layer_norm", std::move(y), inputs, [saved, rows, D, has_weight, has_bias](Step& s) -> Grads {
+    // The rule reads the weight, and xhat and r kept above; not x itself.
+    return record("layer_norm", std::move(y), inputs, has_weight ? reads_input(1) : reads_nothing,
+                  [saved, rows, D, has_weight, has_bias](Step& s) -> Grads {
         Grads g(s);
         const std::size_t wi = 1, bi = has_weight ? 2 : 1;
         auto grad_of = [&](bool present, std::size_t i, const Shape& shape) -> float* {
@@ -40,7 +42,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
             g[i] = Array::from_shape(shape);
             return g[i]->data();
         };
-        float* dx = grad_of(true, 0, shape_of(s.input(0)));
+        float* dx = grad_of(true, 0, s.input_shape(0));
         float* dw = grad_of(has_weight, wi, {D});
         float* db = grad_of(has_bias, bi, {D});
         kernels::layer_norm_backward(s.grad.data(), saved->xhat.data(), saved->r.data(),

@@ -25,7 +25,7 @@ Tensor reduce_sum(const char* op, const Tensor& a, std::vector<std::size_t> axes
     Array y = sum_axes(a.value(), axes);
     if (factor != 1.0f) y *= factor;
     if (!keepdims) y.reshape(without_axes(in, axes));
-    return record(op, std::move(y), {a}, [in, kept, factor](Step& s) -> Grads {
+    return record(op, std::move(y), {a}, reads_nothing, [in, kept, factor](Step& s) -> Grads {
         Array gk = s.grad;
         gk.reshape(kept);
         Array g = xt::broadcast(gk, in);
@@ -67,7 +67,7 @@ Tensor max(const Tensor& a) {
     Array y(0.0f);  // 0-d
     std::uint32_t arg = 0;
     kernels::max_axis(a.value().data(), all, y.data(), &arg);
-    return record("max", std::move(y), {a}, [arg, in, all](Step& s) -> Grads {
+    return record("max", std::move(y), {a}, reads_nothing, [arg, in, all](Step& s) -> Grads {
         Array d = Array::from_shape(in);
         kernels::max_axis_backward(s.grad.data(), &arg, all, d.data());
         return {std::move(d)};
@@ -83,7 +83,7 @@ Tensor max(const Tensor& a, int axis, bool keepdims) {
     std::vector<std::uint32_t> arg(sp.outer * sp.inner);
     kernels::max_axis(a.value().data(), sp, y.data(), arg.data());
     if (!keepdims) y.reshape(without_axes(in, {ax}));
-    return record("max", std::move(y), {a}, [arg = std::move(arg), in, sp](Step& s) -> Grads {
+    return record("max", std::move(y), {a}, reads_nothing, [arg = std::move(arg), in, sp](Step& s) -> Grads {
         Array d = Array::from_shape(in);
         kernels::max_axis_backward(s.grad.data(), arg.data(), sp, d.data());
         return {std::move(d)};
@@ -113,7 +113,7 @@ Tensor softmax(const Tensor& a, int axis) {
     const kernels::AxisSplit sp = split_at(in, detail::normalize_axis(axis, in.size(), "softmax"));
     Array y = Array::from_shape(in);
     kernels::softmax_axis(a.value().data(), sp, y.data());
-    return record("softmax", std::move(y), {a}, [in, sp](Step& s) -> Grads {
+    return record("softmax", std::move(y), {a}, reads_output, [in, sp](Step& s) -> Grads {
         Array d = Array::from_shape(in);
         kernels::softmax_axis_backward(s.grad.data(), s.output().data(), sp, d.data());
         return {std::move(d)};
@@ -129,7 +129,7 @@ Tensor softmax(const Tensor& a, int axis, const Tensor& mask) {
     if (shape_of(y) != in)
         throw Error("softmax: mask " + shape_str(mask.shape()) + " must broadcast to the input's shape " + shape_str(in));
     kernels::softmax_axis(y.data(), sp, y.data());
-    return record("softmax", std::move(y), {a, mask}, [in, sp](Step& s) -> Grads {
+    return record("softmax", std::move(y), {a, mask}, reads_output, [in, sp](Step& s) -> Grads {
         Array d = Array::from_shape(in);
         kernels::softmax_axis_backward(s.grad.data(), s.output().data(), sp, d.data());
         Grads g(s);
@@ -148,7 +148,7 @@ Tensor log_softmax(const Tensor& a, int axis, const Tensor& mask) {
     if (shape_of(y) != in)
         throw Error("log_softmax: mask " + shape_str(mask.shape()) + " must broadcast to the input's shape " + shape_str(in));
     kernels::log_softmax_axis(y.data(), sp, y.data());
-    return record("log_softmax", std::move(y), {a, mask}, [in, sp](Step& s) -> Grads {
+    return record("log_softmax", std::move(y), {a, mask}, reads_output, [in, sp](Step& s) -> Grads {
         Array d = Array::from_shape(in);
         kernels::log_softmax_axis_backward(s.grad.data(), s.output().data(), sp, d.data());
         Grads g(s);
@@ -164,7 +164,7 @@ Tensor log_softmax(const Tensor& a, int axis) {
     const kernels::AxisSplit sp = split_at(in, detail::normalize_axis(axis, in.size(), "log_softmax"));
     Array y = Array::from_shape(in);
     kernels::log_softmax_axis(a.value().data(), sp, y.data());
-    return record("log_softmax", std::move(y), {a}, [in, sp](Step& s) -> Grads {
+    return record("log_softmax", std::move(y), {a}, reads_output, [in, sp](Step& s) -> Grads {
         Array d = Array::from_shape(in);
         kernels::log_softmax_axis_backward(s.grad.data(), s.output().data(), sp, d.data());
         return {std::move(d)};

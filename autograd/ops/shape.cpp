@@ -81,7 +81,7 @@ Tensor transpose(const Tensor& a, const std::vector<std::size_t>& perm) {
     }
     if (!ok) throw Error("transpose: " + shape_str(perm) + " is not a permutation of the axes of a tensor of shape " +
                          shape_str(a.value().shape()));
-    return record("transpose", permuted(a.value(), perm), {a}, [perm](Step& s) -> Grads {
+    return record("transpose", permuted(a.value(), perm), {a}, reads_nothing, [perm](Step& s) -> Grads {
         return {permuted(s.grad, inverse(perm))};
     });
 }
@@ -113,7 +113,7 @@ Tensor reshape(const Tensor& a, const Shape& shape) {
     Array y = a.value();
     y.reshape(out);
     const Shape in = a.shape();
-    return record("reshape", std::move(y), {a}, [in](Step& s) -> Grads {
+    return record("reshape", std::move(y), {a}, reads_nothing, [in](Step& s) -> Grads {
         Array g = s.take_grad();
         g.reshape(in);
         return {std::move(g)};
@@ -143,7 +143,7 @@ Tensor broadcast_to(const Tensor& a, const Shape& shape) {
     const Shape b = detail::broadcast_shapes(in, out, "broadcast_to");
     if (b != out)
         throw Error("broadcast_to: shape " + shape_str(in) + " cannot be broadcast to " + shape_arg_str(shape));
-    return record("broadcast_to", Array(xt::broadcast(a.value(), out)), {a},
+    return record("broadcast_to", Array(xt::broadcast(a.value(), out)), {a}, reads_nothing,
                   [](Step& s) -> Grads { return {s.take_grad()}; });
 }
 
@@ -189,10 +189,10 @@ Tensor concat(const std::vector<Tensor>& parts, int axis) {
         const Shape s = parts[k].shape();
         copy_block(parts[k].value().data(), split_at(s, ax), 0, y.data(), so, offsets[k], s[ax]);
     }
-    return record("concat", std::move(y), parts, [ax, offsets](Step& s) -> Grads {
+    return record("concat", std::move(y), parts, reads_nothing, [ax, offsets](Step& s) -> Grads {
         Grads g(s);
         for (std::size_t k = 0; k < s.num_inputs(); ++k)
-            if (s.needs_grad(k)) g[k] = take_range(s.grad, ax, offsets[k], s.input(k).shape()[ax]);
+            if (s.needs_grad(k)) g[k] = take_range(s.grad, ax, offsets[k], s.input_shape(k)[ax]);
         return g;
     });
 }
@@ -212,7 +212,7 @@ Tensor stack(const std::vector<Tensor>& parts, int axis) {
     AxisSplit si = so;
     si.n = 1;
     for (std::size_t k = 0; k < parts.size(); ++k) copy_block(parts[k].value().data(), si, 0, y.data(), so, k, 1);
-    return record("stack", std::move(y), parts, [ax, first](Step& s) -> Grads {
+    return record("stack", std::move(y), parts, reads_nothing, [ax, first](Step& s) -> Grads {
         Grads g(s);
         for (std::size_t k = 0; k < s.num_inputs(); ++k)
             if (s.needs_grad(k)) {
@@ -240,7 +240,7 @@ Tensor slice(const Tensor& a, int axis, long start, long end) {
         throw Error("slice: empty range [" + std::to_string(start) + ", " + std::to_string(end) + ") along axis " +
                     std::to_string(axis) + " of shape " + shape_str(a.value().shape()));
     const Shape in = a.shape();
-    return record("slice", take_range(a.value(), ax, b, e - b), {a}, [in, ax, b, e](Step& s) -> Grads {
+    return record("slice", take_range(a.value(), ax, b, e - b), {a}, reads_nothing, [in, ax, b, e](Step& s) -> Grads {
         return {put_range(s.grad, in, ax, b, e - b)};
     });
 }
@@ -258,7 +258,7 @@ Tensor select(const Tensor& a, int axis, long index) {
     out.erase(out.begin() + static_cast<std::ptrdiff_t>(ax));
     Array y = take_range(a.value(), ax, i, 1);
     y.reshape(out);
-    return record("select", std::move(y), {a}, [in, ax, i](Step& s) -> Grads {
+    return record("select", std::move(y), {a}, reads_nothing, [in, ax, i](Step& s) -> Grads {
         return {put_range(s.grad, in, ax, i, 1)};
     });
 }

@@ -63,6 +63,24 @@ TEST_CASE("dropout: a given mask scales, a probability draws from the seeded eng
     CHECK_THROWS_WITH_AS(dropout(a, 1.0f), doctest::Contains("must lie in [0, 1)"), Error);
 }
 
+TEST_CASE("dropout(a, p) keeps a byte mask: the same values and gradients as its float mask from dropout_mask") {
+    const Array x = random_array({3, 5, 7}, 67), g = random_array({3, 5, 7}, 68);
+    for (float p : {0.1f, 0.5f, 0.9f}) {
+        Tensor a(x, true), b(x, true);
+        manual_seed(11);
+        Tensor y1 = dropout(a, p);
+        manual_seed(11);
+        Tensor y2 = dropout(b, dropout_mask(b.shape(), p));
+        CHECK(y1.value() == y2.value());  // bit for bit
+        (sum(y1 * Tensor(g)) + sum(y2 * Tensor(g))).backward();  // one sweep: both graphs
+        CHECK(a.grad() == b.grad());
+    }
+    check_gradients([](const Inputs& v) {
+        manual_seed(12);  // the same mask at every evaluation
+        return dropout(v[0], 0.3f);
+    }, {x});
+}
+
 TEST_CASE("take_rows: rows of the flattened leading axes, equal to gather after reshape, without the copy") {
     const Array x = random_array({2, 3, 4}, 64);
     Indices rows = {5, 0, 5, 2};

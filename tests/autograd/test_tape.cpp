@@ -307,3 +307,54 @@ TEST_CASE("tape: forward passes never differentiated make the tape grow; a warni
     CHECK(std::count(said.begin(), said.end(), '\n') == 1);  // once
     Tape::current().clear();
 }
+
+TEST_CASE("tape: an op output that no rule reads is freed when its last handle goes; one a rule reads stays") {
+    Tape::current().clear();
+    Tensor x(testing::random_array({4, 3}, 91), true);
+    Tensor loss;
+    {
+        Tensor scaled = x * 2.0f;       // #0 mul: its rule reads the constant only
+        Tensor t = tanh(scaled + 1.0f); // #1 add reads nothing; #2 tanh reads its output
+        Tensor kept = reshape(t, {12}); // #3 reshape reads nothing, but this handle outlives... nothing
+        loss = sum(kept * kept);        // #4 mul reads both operands: kept stays
+    }
+    const Tape& tape = Tape::current();
+    REQUIRE(tape.size() == 6);
+    CHECK(tape[0].output->value_freed);   // x * 2: read by add's rule? no: freed
+    CHECK(tape[1].output->value_freed);   // scaled + 1: tanh reads its output, not its input
+    CHECK(!tape[2].output->value_freed);  // tanh's output: its own rule reads it
+    CHECK(!tape[3].output->value_freed);  // reshape's output: the product reads it
+    CHECK(tape[1].output->shape() == Shape{4, 3});  // the shape stays, for the sweep
+    std::ostringstream os;
+    tape.print(os);  // printing a tape with freed values still shows their shapes
+    CHECK(os.str().find("add(#0[4, 3], const[]) -> [4, 3]") != std::string::npos);
+    loss.backward();
+    // d/dx sum(tanh(2x + 1)^2) = 2 tanh(u) (1 - tanh(u)^2) 2
+    const Array u = xt::tanh(2.0f * x.value() + 1.0f);
+    CHECK_CLOSE(x.grad(), Array(4.0f * u * (1.0f - u * u)), 1e-5, 1e-6);
+}
+
+TEST_CASE("tape: a value a handle still holds is never freed, and a freed value cannot be read") {
+    Tape::current().clear();
+    Tensor x(testing::random_array({2, 2}, 92), true);
+    Tensor y = x + 1.0f;  // no rule reads it, but this handle does
+    Tensor z = y + 1.0f;
+    CHECK(!y.node()->value_freed);
+    CHECK_ARRAY_EQ(y.value(), Array(x.value() + 1.0f));
+    std::shared_ptr<Node> node = y.node();
+    y = Tensor();  // the last handle goes: freed, though the node lives on
+    CHECK(node->value_freed);
+    CHECK_THROWS_WITH_AS(Tensor(node).value(), doctest::Contains("value was freed"), Error);
+    Tape::current().clear();
+}
+
+TEST_CASE("tape: a rule that reads a value its Reads leaves out is an error naming the op") {
+    Tape::current().clear();
+    Tensor x(array({1, 2, 3}), true);
+    Tensor y = record("sloppy_square", x.value() * x.value(), {x}, reads_nothing,
+                      [](Step& s) -> Grads { return {2.0f * s.grad * s.input(0)}; });
+    CHECK_THROWS_WITH_AS(sum(y).backward(), doctest::Contains("'sloppy_square' reads input 0, which its record() call does not declare"), Error);
+    Tensor w = record("sloppy_exp", xt::exp(x.value()), {x}, reads_inputs,
+                      [](Step& s) -> Grads { return {s.grad * s.output()}; });
+    CHECK_THROWS_WITH_AS(sum(w).backward(), doctest::Contains("'sloppy_exp' reads its output"), Error);
+}
