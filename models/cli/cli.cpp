@@ -641,7 +641,7 @@ int run(int argc, char** argv) {
         GenerateArgs ga;
         auto generation_flags = [&](CLI::App* c, const std::string& n_help) {
             c->add_option("--run", ga.run_dir, "run folder")->required();
-            c->add_option("--n", ga.n, n_help)->check(count_at_least(1));
+            if (!n_help.empty()) c->add_option("--n", ga.n, n_help)->check(count_at_least(1));
             c->add_option("--method", ga.method, "greedy, sample or beam")->check(CLI::IsMember({"greedy", "sample", "beam"}))
                 ->capture_default_str();
             c->add_option("--temperature", ga.temperature, "sampling temperature")->check(positive())->capture_default_str();
@@ -653,7 +653,7 @@ int run(int argc, char** argv) {
         sample_cmd->add_option("--out", ga.out_png, "images: PNG grid path (default <run>/samples.png)");
         sample_cmd->add_flag("--timing", ga.timing, "sentences: also print the decoding's time and rate on stderr");
         auto* interp_cmd = app.add_subcommand("interpolate", "decode points on the line between two sentences' codes (homotopy)");
-        generation_flags(interp_cmd, "(not used)");
+        generation_flags(interp_cmd, "");  // no --n: --steps says how many points
         interp_cmd->add_option("--from", ga.from, "first sentence (default: a random z from the prior)");
         interp_cmd->add_option("--to", ga.to, "second sentence (default: a random z from the prior)");
         interp_cmd->add_option("--steps", ga.steps, "points, endpoints included")->check(count_at_least(2))->capture_default_str();

@@ -113,6 +113,9 @@ TEST_CASE("cli: a text model on any corpus (--data, --files), then eval, sample,
     const Output i = tapegrad_vae({"interpolate", "--run", run.string(), "--from", "w1 w2", "--to", "zzz", "--steps", "3"});
     CHECK(i.status == 0);
     CHECK(i.err.find("no word of \"zzz\" is in the vocabulary") != std::string::npos);
+    const Output in = tapegrad_vae({"interpolate", "--run", run.string(), "--n", "3"});  // --steps sets the points
+    CHECK(in.status != 0);
+    CHECK(in.err.find("--n") != std::string::npos);
     const Output r = tapegrad_vae({"reconstruct", "--run", run.string(), "w3 w4 w5"});
     CHECK(r.out.find("input: w3 w4 w5") != std::string::npos);
 }
