@@ -670,7 +670,7 @@ int run(int argc, char** argv) {
         }
         if (*train_cmd && !type) find_model(ta.model);  // an unknown --model: the error lists the known ones
         autograd::set_num_threads(threads > 0 ? threads : kernels::num_threads());
-        for (CLI::App* c : {sample_cmd, interp_cmd, recon_cmd})
+        for (CLI::App* c : {sample_cmd, recon_cmd})  // (interpolate has no --n)
             if (*c) ga.n_given = c->count("--n") > 0;
         if (*train_cmd) return train_command(ta, *type);
         if (*eval_cmd) return eval_command(ea);
