@@ -12,6 +12,7 @@
 #include "models/vae/image_vae.hpp"
 #include "models/vae/sentence_vae.hpp"
 #include "models/vae/transformer_vae.hpp"
+#include "models/vae/translator.hpp"
 
 namespace tapegrad::models::cli {
 
@@ -157,6 +158,35 @@ ModelType transformer_model() {
     return t;
 }
 
+ModelType translate_model() {
+    ModelType t;
+    t.name = "translate";
+    t.description = "translation with attention (a bidirectional GRU encoder, a GRU decoder); --variational: VNMT";
+    t.data = DataKind::parallel;
+    t.defaults = [](TrainOptions& o) {
+        o.batch_size = 64;
+        o.lr = 1e-3f;
+        o.clip_norm = 5.0f;
+        o.kl.kind = KLSchedule::Kind::linear;  // VNMT: the KL weight rises from 0 to 1
+        o.kl.warmup = 2000;
+    };
+    t.add_flags = [](CLI::App& cmd) -> std::function<json()> {
+        auto c = std::make_shared<TranslatorConfig>();
+        cmd.add_option("--embed", c->embed, "word embedding size (source and target)")->check(count_at_least(1))->capture_default_str();
+        cmd.add_option("--hidden", c->hidden, "GRU size (the encoder's per direction, and the decoder's)")
+            ->check(count_at_least(1))->capture_default_str();
+        cmd.add_option("--latent", c->latent, "latent size of the variational model")->check(count_at_least(1))->capture_default_str();
+        cmd.add_option("--dropout", c->dropout, "dropout on the embeddings and the attention outputs")
+            ->check(probability())->capture_default_str();
+        cmd.add_flag("--variational", c->variational, "VNMT: a latent z with a learned prior p(z|x) (default: the deterministic model)");
+        return [c] { return to_json(*c); };
+    };
+    t.build = [](const json& config) -> std::unique_ptr<LatentVariableModel> {
+        return std::make_unique<Translator>(translator_config_from_json(config));
+    };
+    return t;
+}
+
 }  // namespace
 
 void register_model(ModelType type) {
@@ -188,6 +218,7 @@ void register_builtin_models() {
         register_model(image_model());
         register_model(conditional_model());
         register_model(transformer_model());
+        register_model(translate_model());
         return true;
     }();
     (void)done;

@@ -4,6 +4,7 @@
 //   tapegrad-vae sample --run runs/text --n 5 --method beam
 //   tapegrad-vae interpolate --run runs/text --from "..." --to "..."
 //   tapegrad-vae reconstruct --run runs/text "the company said it expects ..."
+//   tapegrad-vae translate --run runs/translate --split test     (or sentences on stdin)
 #include "models/cli/cli.hpp"
 
 #include <chrono>
@@ -24,6 +25,10 @@
 #include "autograd/kernels/blas.hpp"
 #include "models/cli/checks.hpp"
 #include "models/cli/registry.hpp"
+#include "models/data/parallel.hpp"
+#include "models/data/utf8.hpp"
+#include "models/eval/bleu.hpp"
+#include "models/eval/chrf.hpp"
 #include "models/vae/evaluate.hpp"
 #include "models/vae/generate.hpp"
 #include "nn/checkpoint.hpp"
@@ -64,12 +69,53 @@ std::string split_file(const json& d, const std::string& split) {
 
 struct Data {
     std::unique_ptr<data::Dataset> train, valid, test;
-    data::Vocabulary vocab;  // text
+    data::Vocabulary vocab;         // text; the target side of sentence pairs
+    data::Vocabulary source_vocab;  // sentence pairs
 };
+
+// A vocabulary recorded under `key` in the data's description, else built from the
+// training sentences and recorded there.
+data::Vocabulary recorded_vocabulary(json& d, const std::string& key, const std::vector<data::Tokens>& train) {
+    if (d.contains(key)) return data::Vocabulary::from_words(d.at(key).get<std::vector<std::string>>());
+    data::Vocabulary v = data::Vocabulary::build(train, d.value("min_count", std::size_t{2}));
+    d[key] = v.words();
+    return v;
+}
+
+// Sentence pairs: folder/{split}.{source,target}, tokenised (parallel.hpp), one
+// vocabulary per language from the training split.
+Data load_parallel(json& d, bool need_train) {
+    Data out;
+    const std::string folder = d.at("folder"), src = d.value("source", std::string("en")),
+                      tgt = d.value("target", std::string("es"));
+    const std::size_t max_length = d.value("max_length", std::size_t{80});
+    const bool bucketing = d.value("bucketing", true);
+    auto split = [&](const std::string& name) {
+        for (const std::string& lang : {src, tgt})
+            if (const auto path = fs::path(folder) / (name + "." + lang); !fs::exists(path))
+                throw Error(path.string() + " not found: run scripts/get-data bible, or name the corpus with --data DIR");
+        const data::ParallelCorpus c = data::read_parallel_split(folder, name, src, tgt);
+        return std::pair{data::tokenize_lines(c.source), data::tokenize_lines(c.target)};
+    };
+    std::pair<std::vector<data::Tokens>, std::vector<data::Tokens>> train;
+    if (need_train || !d.contains("vocabulary") || !d.contains("source_vocabulary")) train = split("train");
+    out.source_vocab = recorded_vocabulary(d, "source_vocabulary", train.first);
+    out.vocab = recorded_vocabulary(d, "vocabulary", train.second);
+    auto dataset = [&](const std::pair<std::vector<data::Tokens>, std::vector<data::Tokens>>& pairs, bool bucket) {
+        return std::make_unique<data::ParallelDataset>(data::SentenceDataset(pairs.first, out.source_vocab, max_length),
+                                                       data::SentenceDataset(pairs.second, out.vocab, max_length), bucket);
+    };
+    if (need_train) out.train = dataset(train, bucketing);
+    out.valid = dataset(split("valid"), false);
+    out.test = dataset(split("test"), false);
+    kernels::release_unused_memory();
+    return out;
+}
 
 // Reads the splits a run needs. d: the data's description (config["data"]); with a
 // recorded vocabulary it is used, else built from the training split.
 Data load_data(DataKind kind, json& d, bool need_train, std::uint64_t seed) {
+    if (kind == DataKind::parallel) return load_parallel(d, need_train);
     Data out;
     if (kind == DataKind::text) {
         const std::size_t max_length = d.value("max_length", std::size_t{60});
@@ -150,10 +196,20 @@ Run load_run(const std::string& dir) {
     return r;
 }
 
+std::string kind_name(DataKind kind) {
+    return kind == DataKind::text ? "text" : kind == DataKind::images ? "image" : "translation";
+}
+
 void require_kind(const Run& r, DataKind kind, const std::string& what) {
     if (r.type->data != kind)
-        throw Error(what + " works on " + (kind == DataKind::text ? "text" : "image") + " models; " + r.dir +
-                    " holds a run of model '" + r.type->name + "'");
+        throw Error(what + " works on " + kind_name(kind) + " models; " + r.dir + " holds a run of model '" +
+                    r.type->name + "'" + (r.type->data == DataKind::parallel ? " (use: tapegrad-vae translate)" : ""));
+}
+
+void refuse_translation(const Run& r, const std::string& what) {
+    if (r.type->data == DataKind::parallel)
+        throw Error(what + " works on text and image models; " + r.dir + " holds a translation model (model '" +
+                    r.type->name + "'): use tapegrad-vae translate --run " + r.dir);
 }
 
 std::size_t seed_of(const Run& r) { return r.meta.at("train").at("options").value("seed", std::size_t{1}); }
@@ -197,7 +253,7 @@ void warn_unknown(const std::vector<data::Tokens>& sentences, const data::Vocabu
 
 struct TrainArgs {
     std::string model = "text", run_dir, data_flag, files = "ptb.{split}.txt", dataset = "fashion-mnist",
-                binarize = "none", anneal;
+                binarize = "none", anneal, source = "en", target = "es";
     TrainOptions opt;
     std::size_t max_length = 60, min_count = 2;
     double budget_min = 0;
@@ -236,7 +292,8 @@ void refuse_conflicting_flags(TrainArgs& a, const json& meta) {
                            {"kl_ratio", a.opt.kl.ratio}, {"free_bits", a.opt.free_bits}, {"seed", a.opt.seed},
                            {"kl_schedule", a.anneal}};
     const json wanted_data = {{"files", a.files}, {"max_length", a.max_length}, {"min_count", a.min_count},
-                              {"bucketing", a.bucketing}, {"dataset", a.dataset}, {"binarize", a.binarize}};
+                              {"bucketing", a.bucketing}, {"dataset", a.dataset}, {"binarize", a.binarize},
+                              {"source", a.source}, {"target", a.target}};
     std::string conflicts;
     for (const CLI::Option* o : a.cmd->get_options()) {
         if (o->count() == 0 || o->get_lnames().empty()) continue;
@@ -331,6 +388,16 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a, const ModelType* type) {
         cmd.add_option("--min-count", a.min_count, "a word needs this many training occurrences, else <unk>")
             ->check(count_at_least(1))->capture_default_str();
         cmd.add_flag("--bucketing", a.bucketing, "batch sentences of similar length");
+    } else if (type->data == DataKind::parallel) {
+        a.max_length = 80;
+        cmd.add_option("--data", a.data_flag, "corpus folder (default: $TAPEGRAD_DATA/bible-en-es, else data/bible-en-es)");
+        cmd.add_option("--source", a.source, "source language: the files' suffix")->capture_default_str();
+        cmd.add_option("--target", a.target, "target language: the files' suffix")->capture_default_str();
+        cmd.add_option("--max-length", a.max_length, "tokens per sentence with </s> (longer ones are cut in training)")
+            ->check(count_at_least(2))->capture_default_str();
+        cmd.add_option("--min-count", a.min_count, "a word needs this many training occurrences, else <unk>")
+            ->check(count_at_least(1))->capture_default_str();
+        cmd.add_flag("--bucketing", a.bucketing, "batch sentence pairs of similar target length");
     } else {
         cmd.add_option("--dataset", a.dataset, "image data set")->check(CLI::IsMember({"fashion-mnist", "mnist"}))->capture_default_str();
         cmd.add_option("--data", a.data_flag, "image folder (default: Debian's Fashion-MNIST, or data/mnist)");
@@ -366,7 +433,12 @@ int train_command(TrainArgs& a, const ModelType& type) {
         if (type.data == DataKind::text)
             config["data"] = {{"kind", "text"}, {"folder", data_dir(a.data_flag, "ptb")}, {"files", a.files},
                               {"max_length", a.max_length}, {"min_count", a.min_count}, {"bucketing", a.bucketing}};
-        else
+        else if (type.data == DataKind::parallel) {
+            if (a.source == a.target) throw Error("--source and --target are both '" + a.source + "'");
+            config["data"] = {{"kind", "parallel"}, {"folder", data_dir(a.data_flag, "bible-en-es")}, {"source", a.source},
+                              {"target", a.target}, {"max_length", a.max_length}, {"min_count", a.min_count},
+                              {"bucketing", a.bucketing}};
+        } else
             config["data"] = {{"kind", "images"}, {"dataset", a.dataset}, {"folder", image_folder(a.data_flag, a.dataset)},
                               {"binarize", a.binarize}};
     }
@@ -376,7 +448,10 @@ int train_command(TrainArgs& a, const ModelType& type) {
     Data d = load_data(type.data, config["data"], true, o.seed);
     if (d.train->size() == 0) throw Error("the training split has no examples: nothing to train on");
     if (type.data == DataKind::text) config["vocab"] = d.vocab.size();
-    else {
+    else if (type.data == DataKind::parallel) {
+        config["vocab"] = d.vocab.size();
+        config["source_vocab"] = d.source_vocab.size();
+    } else {
         const data::ImageSet& set = dynamic_cast<const data::ImageDataset&>(*d.train).images;
         config["input"] = set.pixels_per_image();
         config["data"]["rows"] = set.rows;
@@ -413,8 +488,10 @@ int eval_command(const EvalArgs& a) {
     const data::Dataset& set = a.split == "valid" ? *d.valid : *d.test;
     const Metrics m = evaluate(*r.model, set, a.batch_size, a.seed);
     std::unique_ptr<ImportanceWeighted> iw;
-    if (a.iw_k) iw = std::make_unique<ImportanceWeighted>(importance_weighted_nll(*r.model, set, a.iw_n, a.iw_k, a.seed));
-    const LatentMetrics lm = latent_metrics(*r.model, set, a.batch_size, a.seed);
+    const bool latent = r.model->latent_size() > 0;  // a deterministic translation model has no z
+    if (a.iw_k && latent)
+        iw = std::make_unique<ImportanceWeighted>(importance_weighted_nll(*r.model, set, a.iw_n, a.iw_k, a.seed));
+    const LatentMetrics lm = latent ? latent_metrics(*r.model, set, a.batch_size, a.seed) : LatentMetrics{};
     const std::string unit = set.item_name() == "tokens" ? "sentence" : "example";
     const bool tokens = set.item_name() == "tokens";
     std::cout << std::fixed << std::setprecision(2);
@@ -440,8 +517,11 @@ int eval_command(const EvalArgs& a) {
         if (tokens) std::cout << ", perplexity " << iw->ppl();
         std::cout << "  [1-sample -ELBO on them " << iw->neg_elbo_1sample << "]\n";
     }
-    std::cout << "  active units (Var_x E_q[z_j] > 0.01) " << lm.active_units << " / " << lm.latent
-              << "   mutual information I(x;z) " << lm.mutual_information << " nats (first " << lm.examples << ")\n";
+    if (latent)
+        std::cout << "  active units (Var_x E_q[z_j] > 0.01) " << lm.active_units << " / " << lm.latent
+                  << "   mutual information I(x;z) " << lm.mutual_information << " nats (first " << lm.examples << ")\n";
+    else
+        std::cout << "  (no latent variable: NLL is -log p(y|x), and there is no KL, IW estimate or active unit)\n";
     json out = {{"model", r.type->name}, {"split", a.split}, {"examples", m.examples}, {"items", m.items},
                 {"nll", m.nll}, {"kl", m.kl}, {"neg_elbo", m.neg_elbo()}, {"active_units", lm.active_units},
                 {"mutual_information", lm.mutual_information}};
@@ -488,6 +568,7 @@ data::Batch class_rows(std::size_t classes, std::size_t per) {
 
 int sample_command(const GenerateArgs& a) {
     Run r = load_run(a.run_dir);
+    refuse_translation(r, "sample");
     autograd::manual_seed(a.seed);
     if (r.type->data == DataKind::text) {
         const data::Vocabulary vocab = vocabulary_of(r);
@@ -555,6 +636,7 @@ int interpolate_command(const GenerateArgs& a) {
 
 int reconstruct_command(const GenerateArgs& a) {
     Run r = load_run(a.run_dir);
+    refuse_translation(r, "reconstruct");
     if (r.type->data == DataKind::text) {
         const data::Vocabulary vocab = vocabulary_of(r);
         const json& d = r.meta["config"]["data"];
@@ -589,6 +671,126 @@ int reconstruct_command(const GenerateArgs& a) {
     const json& dc = r.meta["config"]["data"];
     save_image_grid(path, both, dc.value("rows", std::size_t{28}), dc.value("cols", std::size_t{28}), count);
     std::cout << "originals (top row) and reconstructions (bottom row): " << path << '\n';
+    return 0;
+}
+
+// ---------------------------------------------------------------- translate
+
+struct TranslateArgs {
+    std::string run_dir, data_flag, split, method = "beam", out, json_out;
+    std::size_t beam = 5, batch_size = 64, n = 0, max_length = 0, examples = 0;
+    float length_penalty = 1.0f;
+};
+
+// Lines of stdin; a line that is not UTF-8 is refused with its number.
+std::vector<std::string> stdin_lines() {
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(std::cin, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        for (std::size_t i = 0; i < line.size();) {
+            const std::size_t n = data::utf8_length(line, i);
+            if (n == 0) throw Error("stdin line " + std::to_string(lines.size() + 1) + ": not UTF-8 text (byte " + std::to_string(i + 1) + ")");
+            i += n;
+        }
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+// Translations of `sources`, in their order: batches of sentences of similar length,
+// z the prior's mean for a variational model (Zhang et al. 2016, sec. 3.3).
+std::vector<std::string> translate(Run& r, const std::vector<std::string>& sources, const TranslateArgs& a) {
+    const json& d = r.meta["config"]["data"];
+    const auto source_vocab = data::Vocabulary::from_words(d.at("source_vocabulary").get<std::vector<std::string>>());
+    const auto target_vocab = data::Vocabulary::from_words(d.at("vocabulary").get<std::vector<std::string>>());
+    const std::vector<data::Tokens> tokens = data::tokenize_lines(sources);
+    std::vector<std::size_t> order(sources.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return tokens[x].size() < tokens[y].size(); });
+    DecodeOptions o;
+    o.method = parse_decoding(a.method);
+    o.beam_width = a.beam;
+    o.length_penalty = a.length_penalty;
+    std::vector<std::string> out(sources.size());
+    for (std::size_t from = 0; from < order.size(); from += a.batch_size) {
+        const std::size_t to = std::min(order.size(), from + a.batch_size);
+        std::vector<data::Tokens> chunk;
+        std::size_t longest = 0;
+        for (std::size_t k = from; k < to; ++k) {
+            chunk.push_back(tokens[order[k]]);
+            longest = std::max(longest, tokens[order[k]].size());
+        }
+        data::Batch condition;
+        condition.source = data::SentenceDataset(chunk, source_vocab, longest + 2).batch([&] {
+            std::vector<std::size_t> rows(chunk.size());
+            for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+            return rows;
+        }());
+        condition.rows = condition.source.rows;
+        o.max_length = a.max_length ? a.max_length : 2 * longest + 10;
+        Array z = Array::from_shape({chunk.size(), r.model->latent_size()});
+        if (r.model->latent_size() > 0) {
+            nn::EvalGuard eval(*r.model);
+            autograd::NoGradGuard no_grad;
+            z = r.model->prior(condition).loc.value();
+        }
+        const auto ids = decode(*r.model, z, o, condition);
+        for (std::size_t k = from; k < to; ++k) {
+            data::Tokens words;
+            for (const std::int64_t id : ids[k - from]) words.push_back(target_vocab.word(id));
+            out[order[k]] = data::detokenize(words);
+        }
+    }
+    return out;
+}
+
+int translate_command(const TranslateArgs& a) {
+    Run r = load_run(a.run_dir);
+    require_kind(r, DataKind::parallel, "translate");
+    if (a.method == "sample") throw Error("--method sample: translate decodes with greedy or beam");
+    std::vector<std::string> sources, references;
+    const json& d = r.meta["config"]["data"];
+    if (!a.split.empty()) {
+        const std::string folder = a.data_flag.empty() ? d.at("folder").get<std::string>() : a.data_flag;
+        data::ParallelCorpus c = data::read_parallel_split(folder, a.split, d.value("source", std::string("en")),
+                                                           d.value("target", std::string("es")));
+        sources = std::move(c.source);
+        references = std::move(c.target);
+        if (a.n && a.n < sources.size()) {
+            sources.resize(a.n);
+            references.resize(a.n);
+        }
+    } else {
+        if (a.n || a.examples || !a.json_out.empty())
+            throw Error("--n, --examples and --json need --split (the sentences on stdin have no references)");
+        sources = stdin_lines();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<std::string> hyps = translate(r, sources, a);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (a.split.empty()) {
+        for (const auto& h : hyps) std::cout << h << '\n';
+        return 0;
+    }
+    const std::string path = a.out.empty() ? (fs::path(a.run_dir) / ("translations." + a.split + ".txt")).string() : a.out;
+    std::string text;
+    for (const auto& h : hyps) text += h + "\n";
+    nn::write_file_atomically(path, text);
+    const eval::BleuScore bleu = eval::corpus_bleu(hyps, references);
+    const eval::ChrfScore chrf = eval::corpus_chrf(hyps, references);
+    for (std::size_t i = 0; i < std::min(a.examples, sources.size()); ++i)
+        std::cout << "source:      " << sources[i] << "\nreference:   " << references[i] << "\ntranslation: " << hyps[i] << "\n\n";
+    std::cout << "translated " << sources.size() << " sentences of the " << a.split << " split (" << a.method
+              << (a.method == "beam" ? " " + std::to_string(a.beam) : "") << ") in " << std::fixed << std::setprecision(1)
+              << seconds << " s: " << path << "\n"
+              << bleu.format() << "\n"
+              << chrf.format() << "\n";
+    if (!a.json_out.empty()) {
+        const json out = {{"model", r.type->name}, {"split", a.split}, {"sentences", sources.size()}, {"method", a.method},
+                          {"beam", a.beam}, {"length_penalty", a.length_penalty}, {"bleu", bleu.score},
+                          {"chrf", chrf.score}, {"seconds", seconds}};
+        nn::write_file_atomically(a.json_out, out.dump(1) + "\n");
+    }
     return 0;
 }
 
@@ -663,6 +865,29 @@ int run(int argc, char** argv) {
         recon_cmd->add_option("--data", ga.data_flag, "data folder (default: the one the run was trained on)");
         recon_cmd->add_option("--out", ga.out_png, "images: PNG path (default <run>/reconstructions.png)");
 
+        auto* translate_cmd = app.add_subcommand(
+            "translate", "translate sentences with a translation model: stdin to stdout, or a split scored with BLEU and chrF");
+        TranslateArgs tra;
+        translate_cmd->add_option("--run", tra.run_dir, "run folder of a translation model")->required();
+        translate_cmd->add_option("--split", tra.split, "translate this split's source side and score it against its target side")
+            ->check(CLI::IsMember({"train", "valid", "test"}));
+        translate_cmd->add_option("--data", tra.data_flag, "data folder for --split (default: the one the run was trained on)");
+        translate_cmd->add_option("--n", tra.n, "with --split: only its first N sentences")->check(count_at_least(1));
+        translate_cmd->add_option("--method", tra.method, "greedy or beam")->check(CLI::IsMember({"greedy", "beam"}))
+            ->capture_default_str();
+        translate_cmd->add_option("--beam", tra.beam, "beam width")->check(count_at_least(1))->capture_default_str();
+        translate_cmd->add_option("--length-penalty", tra.length_penalty,
+                                  "beam: rank finished translations by log p / length^this (0: no normalisation)")
+            ->check(at_least(0))->capture_default_str();
+        translate_cmd->add_option("--max-length", tra.max_length, "tokens per translation, </s> included (0: twice the source's, plus 10)")
+            ->check(count_at_least(0))->capture_default_str();
+        translate_cmd->add_option("--batch-size", tra.batch_size, "sentences decoded together")->check(count_at_least(1))
+            ->capture_default_str();
+        translate_cmd->add_option("--out", tra.out, "with --split: where the translations go (default <run>/translations.<split>.txt)");
+        translate_cmd->add_option("--examples", tra.examples, "with --split: also print the first N sources, references and translations")
+            ->check(count_at_least(0));
+        translate_cmd->add_option("--json", tra.json_out, "with --split: also write the scores to this JSON file");
+
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {
@@ -676,6 +901,7 @@ int run(int argc, char** argv) {
         if (*eval_cmd) return eval_command(ea);
         if (*sample_cmd) return sample_command(ga);
         if (*interp_cmd) return interpolate_command(ga);
+        if (*translate_cmd) return translate_command(tra);
         return reconstruct_command(ga);
     } catch (const Error& e) {
         std::cerr << "error: " << e.what() << '\n';

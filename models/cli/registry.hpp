@@ -25,6 +25,7 @@ namespace tapegrad::models::cli {
 enum class DataKind {
     text,    // sentences: a corpus folder with train/valid/test files (--data, --files)
     images,  // images, with labels: an MNIST-style folder (--dataset, --data)
+    parallel,  // sentence pairs for translation: a folder with {train,valid,test}.{SRC,TGT} (--data, --source, --target)
 };
 
 struct ModelType {
@@ -48,7 +49,7 @@ void register_model(ModelType type);
 const ModelType& find_model(const std::string& name);
 std::vector<std::string> model_names();
 
-// Registers the built-in models (text, image, conditional, transformer) once; the
+// Registers the built-in models (text, image, conditional, transformer, translate) once; the
 // CLI calls it, and a program may call it before adding its own.
 void register_builtin_models();
 

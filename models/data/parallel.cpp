@@ -117,4 +117,35 @@ ParallelCorpus read_parallel_split(const std::string& dir, const std::string& sp
     return read_parallel(stem + source_lang, stem + target_lang);
 }
 
+std::vector<Tokens> tokenize_lines(const std::vector<std::string>& lines) {
+    std::vector<Tokens> out;
+    out.reserve(lines.size());
+    for (const std::string& line : lines) out.push_back(tokenize(line));
+    return out;
+}
+
+ParallelDataset::ParallelDataset(SentenceDataset s, SentenceDataset t, bool b)
+    : source(std::move(s)), target(std::move(t)), bucketing(b) {
+    if (source.size() != target.size())
+        throw Error("ParallelDataset: " + std::to_string(source.size()) + " source sentences but " +
+                    std::to_string(target.size()) + " target sentences");
+}
+
+Batch ParallelDataset::batch(const std::vector<std::size_t>& rows) const {
+    Batch b;
+    b.rows = rows;
+    b.source = source.batch(rows);
+    b.text = target.batch(rows);
+    return b;
+}
+
+std::vector<std::vector<std::size_t>> ParallelDataset::plan(std::size_t batch_size, bool shuffle, std::uint64_t seed) const {
+    return plan_batches(target, batch_size, shuffle, seed, bucketing);
+}
+
+std::string ParallelDataset::describe() const {
+    return std::to_string(size()) + " sentence pairs, " + std::to_string(source.tokens()) + " source and " +
+           std::to_string(target.tokens()) + " target tokens";
+}
+
 }  // namespace tapegrad::models::data

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/data/dataset.hpp"
 #include "models/data/text.hpp"
 
 namespace tapegrad::models::data {
@@ -46,5 +47,28 @@ Tokens tokenize(const std::string& text);
 // tests/models/test_parallel.cpp checks it). Punctuation inside numbers is not handled:
 // "3:16" comes back as "3: 16" (the corpus has no digits).
 std::string detokenize(const Tokens& tokens);
+
+// tokenize() of every line.
+std::vector<Tokens> tokenize_lines(const std::vector<std::string>& lines);
+
+// Sentence pairs as a data set for translation models. A batch holds the source
+// sentences in batch.source, read by the encoder as `targets` (w1 .. wn </s>, with
+// their lengths), and the target sentences in batch.text, as the sentence VAEs read
+// them (decoder inputs <s> w1 .. wn, targets w1 .. wn </s>). Throughput and
+// perplexity count target tokens. With bucketing, batches hold pairs of similar
+// target length (plan_batches).
+class ParallelDataset : public Dataset {
+public:
+    // Both sides must hold the same number of sentences.
+    ParallelDataset(SentenceDataset source, SentenceDataset target, bool bucketing = false);
+    std::size_t size() const override { return target.size(); }
+    Batch batch(const std::vector<std::size_t>& rows) const override;
+    std::size_t items(std::size_t row) const override { return target.length(row); }
+    std::string item_name() const override { return "tokens"; }
+    std::vector<std::vector<std::size_t>> plan(std::size_t batch_size, bool shuffle, std::uint64_t seed) const override;
+    std::string describe() const override;
+    SentenceDataset source, target;
+    bool bucketing;
+};
 
 }  // namespace tapegrad::models::data

@@ -112,6 +112,82 @@ std::vector<std::int64_t> beam_search(const SequenceGenerator& model, const Arra
     return std::max_element(finished.begin(), finished.end(), [&](const Beam& a, const Beam& b) { return rank(a) < rank(b); })->ids;
 }
 
+// The same search for every row of z at once: the live beams of all sentences are
+// the rows of one decoder state, so that each step is one batched model step. Each
+// sentence's beams are chosen exactly as beam_search chooses them (the reference
+// this is tested against), and a sentence whose search has ended leaves the batch.
+std::vector<std::vector<std::int64_t>> beam_search_batch(const SequenceGenerator& model, const Array& z,
+                                                         const Batch& condition, const DecodeOptions& o) {
+    const std::size_t B = z.shape()[0], V = model.vocabulary_size(), K = std::max<std::size_t>(1, o.beam_width);
+    struct Beam {
+        std::vector<std::int64_t> ids;
+        double score;
+    };
+    struct Search {
+        std::vector<Beam> beams{{{}, 0.0}}, finished;
+        bool over = false;
+    };
+    struct Candidate {
+        double score;
+        std::size_t beam;
+        std::int64_t token;
+    };
+    std::vector<Search> searches(B);
+    std::vector<Candidate> c;
+    const auto state = model.start(Tensor(z), condition);  // row b: sentence b's one beam
+    for (std::size_t t = 0; t < o.max_length; ++t) {
+        std::size_t rows = 0;
+        for (const Search& s : searches) rows += s.over ? 0 : s.beams.size();
+        if (rows == 0) break;
+        Indices tokens = Indices::from_shape({rows});
+        for (std::size_t r = 0; const Search& s : searches)
+            if (!s.over)
+                for (const Beam& b : s.beams) tokens(r++) = b.ids.empty() ? Vocabulary::sos : b.ids.back();
+        const Array logp = log_softmax(model.step(tokens, *state), -1).value();
+        std::vector<std::size_t> parents;  // the state's rows the next step continues
+        for (std::size_t first = 0; Search& s : searches) {
+            if (s.over) continue;
+            c.clear();
+            for (std::size_t i = 0; i < s.beams.size(); ++i)
+                for (std::size_t v = 0; v < V; ++v)
+                    c.push_back({s.beams[i].score + logp(first + i, v), i, static_cast<std::int64_t>(v)});
+            const std::size_t top = std::min(c.size(), 2 * K);
+            std::partial_sort(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(top), c.end(),
+                              [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+            std::vector<Beam> next;
+            std::vector<std::size_t> from;
+            for (std::size_t j = 0; j < top && next.size() < K; ++j) {
+                Beam b{s.beams[c[j].beam].ids, c[j].score};
+                if (c[j].token == Vocabulary::eos) {
+                    s.finished.push_back(b);
+                } else {
+                    b.ids.push_back(c[j].token);
+                    next.push_back(std::move(b));
+                    from.push_back(first + c[j].beam);
+                }
+            }
+            first += s.beams.size();
+            if (s.finished.size() >= K) {  // as beam_search: its last beams stay as they were
+                s.over = true;
+                continue;
+            }
+            s.beams = std::move(next);
+            s.over = s.beams.empty();
+            parents.insert(parents.end(), from.begin(), from.end());
+        }
+        if (parents.empty()) break;
+        model.select_rows(*state, parents);
+    }
+    std::vector<std::vector<std::int64_t>> out;
+    auto rank = [&](const Beam& b) { return b.score / std::pow(double(std::max<std::size_t>(1, b.ids.size() + 1)), o.length_penalty); };
+    for (Search& s : searches) {
+        for (auto& b : s.beams) s.finished.push_back(b);  // unfinished at max_length
+        out.push_back(std::max_element(s.finished.begin(), s.finished.end(),
+                                       [&](const Beam& a, const Beam& b) { return rank(a) < rank(b); })->ids);
+    }
+    return out;
+}
+
 }  // namespace
 
 Decoding parse_decoding(const std::string& name) {
@@ -134,9 +210,19 @@ std::vector<std::vector<std::int64_t>> decode(LatentVariableModel& model, const 
     NoGradGuard no_grad;
     if (o.method != Decoding::beam) return decode_batch(g, z, condition, o);
     std::vector<std::vector<std::int64_t>> out;
-    for (std::size_t b = 0; b < z.shape()[0]; ++b)
-        out.push_back(beam_search(g, xt::view(z, xt::range(b, b + 1), xt::all()),
-                                  condition.size() ? condition.subset({b}) : Batch{}, o));
+    const std::size_t B = z.shape()[0], chunk = o.batch_beams ? std::max<std::size_t>(1, o.beam_batch) : 1;
+    for (std::size_t from = 0; from < B; from += chunk) {
+        const std::size_t to = std::min(B, from + chunk);
+        std::vector<std::size_t> rows;
+        for (std::size_t b = from; b < to; ++b) rows.push_back(b);
+        const Array zs = xt::view(z, xt::range(from, to), xt::all());
+        const Batch cs = condition.size() ? condition.subset(rows) : Batch{};
+        if (o.batch_beams) {
+            for (auto& s : beam_search_batch(g, zs, cs, o)) out.push_back(std::move(s));
+        } else {
+            out.push_back(beam_search(g, zs, cs, o));
+        }
+    }
     return out;
 }
 

@@ -20,6 +20,11 @@ struct DecodeOptions {
     std::size_t beam_width = 5;  // beam
     float length_penalty = 1.0f; // beam: rank finished sentences by log p / length^penalty
     std::size_t max_length = 60; // tokens, </s> included
+    // beam: search for up to beam_batch sentences at once, their beams the rows of one
+    // batch. false: one sentence after another (the reference the batched search is
+    // tested against; the same sentences).
+    bool batch_beams = true;
+    std::size_t beam_batch = 64;
 };
 
 // One token sequence per row of z [B, Z], without <s>, ending before </s>; the

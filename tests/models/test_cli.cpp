@@ -240,3 +240,105 @@ TEST_CASE("cli: a model registered by a program of its own gets every subcommand
     const Output help = tapegrad_vae({"train", "--model", "test-text", "--help"});
     CHECK(help.out.find("--embedding-dropout") != std::string::npos);
 }
+
+namespace {
+// Sentence pairs in <dir>/{train,valid,test}.{src,tgt}: each target word is its
+// source word with "x" in front, so a model can learn the pairs.
+fs::path tiny_pairs() {
+    const fs::path dir = scratch("pairs");
+    fs::create_directories(dir);
+    for (const char* split : {"train", "valid", "test"}) {
+        std::ofstream src(dir / (std::string(split) + ".src")), tgt(dir / (std::string(split) + ".tgt"));
+        for (int i = 0; i < 20; ++i) {
+            for (int k = 0; k < 2 + i % 3; ++k) {
+                src << (k ? " " : "") << "w" << (i + k) % 5;
+                tgt << (k ? " " : "") << "xw" << (i + k) % 5;
+            }
+            src << ".\n";
+            tgt << ".\n";
+        }
+    }
+    return dir;
+}
+
+// tapegrad_vae with `input` on stdin.
+Output with_stdin(const std::string& input, std::vector<std::string> args) {
+    std::istringstream in(input);
+    auto* old_in = std::cin.rdbuf(in.rdbuf());
+    Output o = tapegrad_vae(std::move(args));
+    std::cin.rdbuf(old_in);
+    return o;
+}
+}  // namespace
+
+TEST_CASE("cli: translation models train, evaluate, translate stdin and score a split; other subcommands refuse them") {
+    const fs::path pairs = tiny_pairs();
+    for (bool variational : {false, true}) {
+        CAPTURE(variational);
+        const fs::path run = scratch(variational ? "vnmt_run" : "translate_run");
+        fs::remove_all(run);
+        std::vector<std::string> args = {"--threads", "1", "train", "--model", "translate", "--data", pairs.string(),
+                                         "--source", "src", "--target", "tgt", "--min-count", "1", "--embed", "6",
+                                         "--hidden", "5", "--latent", "2", "--batch-size", "8", "--epochs", "2",
+                                         "--no-progress", "--run", run.string()};
+        if (variational) args.push_back("--variational");
+        const Output t = tapegrad_vae(args);
+        INFO(t.err);
+        REQUIRE(t.status == 0);
+        const auto meta = vae::read_run_meta(run.string());
+        CHECK(meta["config"]["data"]["source_vocabulary"].size() == 4 + 6);  // w0..w4 and "."
+        CHECK(meta["config"]["data"]["vocabulary"].size() == 4 + 6);
+        CHECK(meta["config"]["variational"] == variational);
+
+        const Output e = tapegrad_vae({"eval", "--run", run.string(), "--iw-k", "3", "--iw-n", "4"});
+        INFO(e.err);
+        CHECK(e.status == 0);
+        CHECK(e.out.find("test split: 20 sentence pairs") != std::string::npos);
+        CHECK((e.out.find("no latent variable") != std::string::npos) == !variational);
+        CHECK((e.out.find("IW NLL") != std::string::npos) == variational);
+
+        const Output s = with_stdin("w1 w2.\nw3 w4 w0.\n", {"translate", "--run", run.string(), "--method", "greedy"});
+        INFO(s.err);
+        CHECK(s.status == 0);
+        CHECK(std::count(s.out.begin(), s.out.end(), '\n') == 2);
+        const Output b = with_stdin("w1 w2.\n", {"translate", "--run", run.string(), "--beam", "3", "--max-length", "4"});
+        CHECK(b.status == 0);
+        CHECK(std::count(b.out.begin(), b.out.end(), ' ') <= 3);  // at most 3 tokens before </s>
+
+        const fs::path json = run / "scores.json";
+        const Output sp = tapegrad_vae({"translate", "--run", run.string(), "--split", "test", "--n", "7", "--examples", "2",
+                                        "--json", json.string()});
+        INFO(sp.err);
+        CHECK(sp.status == 0);
+        CHECK(sp.out.find("translated 7 sentences of the test split (beam 5)") != std::string::npos);
+        CHECK(sp.out.find("BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|impl:tapegrad = ") != std::string::npos);
+        CHECK(sp.out.find("chrF2|") != std::string::npos);
+        CHECK(std::count(sp.out.begin(), sp.out.end(), '\n') >= 2 * 4 + 3);
+        const std::string hyps = [&] {
+            std::ifstream f(run / "translations.test.txt");
+            return std::string(std::istreambuf_iterator<char>(f), {});
+        }();
+        CHECK(std::count(hyps.begin(), hyps.end(), '\n') == 7);
+        std::ifstream jf(json);
+        const auto scores = nlohmann::json::parse(jf);
+        CHECK(scores["sentences"] == 7);
+        CHECK(scores["bleu"].get<double>() >= 0.0);
+
+        const Output sample = tapegrad_vae({"sample", "--run", run.string()});
+        CHECK(sample.status != 0);
+        CHECK(sample.err.find("use tapegrad-vae translate") != std::string::npos);
+        const Output interp = tapegrad_vae({"interpolate", "--run", run.string()});
+        CHECK(interp.status != 0);
+        CHECK(interp.err.find("interpolate works on text models") != std::string::npos);
+        const Output no_split = with_stdin("w1.\n", {"translate", "--run", run.string(), "--n", "3"});
+        CHECK(no_split.status != 0);
+        CHECK(no_split.err.find("need --split") != std::string::npos);
+        const Output bad_utf8 = with_stdin("w1\xff.\n", {"translate", "--run", run.string()});
+        CHECK(bad_utf8.status != 0);
+        CHECK(bad_utf8.err.find("stdin line 1: not UTF-8") != std::string::npos);
+    }
+    const Output same = tapegrad_vae({"train", "--model", "translate", "--data", pairs.string(), "--source", "src",
+                                      "--target", "src", "--run", scratch("same_lang").string()});
+    CHECK(same.status != 0);
+    CHECK(same.err.find("--source and --target are both 'src'") != std::string::npos);
+}

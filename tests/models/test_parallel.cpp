@@ -97,3 +97,28 @@ TEST_CASE("the Bible corpus: three aligned splits of whole books, and tokenize/d
     }
     CHECK(books_seen.size() == 66);
 }
+
+TEST_CASE("ParallelDataset: a batch holds the source sentences for the encoder and the target ones for the decoder") {
+    const std::vector<Tokens> en = {{"In", "the", "beginning"}, {"Jesus", "wept", "."}, {"Amen"}};
+    const std::vector<Tokens> es = {{"En", "el", "principio"}, {"Jesús", "lloró", "."}, {"Amén", "."}};
+    const Vocabulary ven = Vocabulary::build(en, 1), ves = Vocabulary::build(es, 1);
+    const ParallelDataset set(SentenceDataset(en, ven, 10), SentenceDataset(es, ves, 10));
+    REQUIRE(set.size() == 3);
+    CHECK(set.items(2) == 3);  // "Amén" "." </s>
+    CHECK(set.item_name() == "tokens");
+    CHECK(set.describe() == "3 sentence pairs, 10 source and 11 target tokens");
+    const Batch b = set.batch({2, 0});
+    CHECK(b.rows == std::vector<std::size_t>{2, 0});
+    CHECK(b.source.lengths == std::vector<std::size_t>{2, 4});
+    CHECK(b.text.lengths == std::vector<std::size_t>{3, 4});
+    CHECK(ven.decode({b.source.targets(1, 0), b.source.targets(1, 1), b.source.targets(1, 2)}) == "In the beginning");
+    CHECK(b.source.targets(0, 1) == Vocabulary::eos);
+    CHECK(b.text.inputs(0, 0) == Vocabulary::sos);
+    CHECK(ves.decode({b.text.targets(0, 0), b.text.targets(0, 1), b.text.targets(0, 2)}) == "Amén .");
+    // Plans cover every pair once.
+    std::multiset<std::size_t> seen;
+    for (const auto& batch : set.plan(2, true, 5)) seen.insert(batch.begin(), batch.end());
+    CHECK(seen == std::multiset<std::size_t>{0, 1, 2});
+    CHECK_THROWS_WITH_AS(ParallelDataset(SentenceDataset(en, ven, 10), SentenceDataset({es[0]}, ves, 10)),
+                         "ParallelDataset: 3 source sentences but 1 target sentences", Error);
+}

@@ -1,0 +1,157 @@
+// The translation models (models/vae/translator.hpp): gradients by finite
+// differences, step-by-step decoding against the teacher-forced decoder, source
+// padding, the deterministic model's missing z, and batched beam search against the
+// one-sentence-at-a-time reference.
+#include "models/vae/generate.hpp"
+#include "models/vae/sentence_vae.hpp"
+#include "models/vae/translator.hpp"
+#include "tests/support/check.hpp"
+
+#include "autograd/autograd.hpp"
+
+using namespace tapegrad;
+using namespace tapegrad::models;
+using namespace tapegrad::models::vae;
+using autograd::Tensor;
+
+namespace {
+
+TranslatorConfig tiny(bool variational) {
+    TranslatorConfig c;
+    c.source_vocab = 11;
+    c.target_vocab = 9;
+    c.embed = 5;
+    c.hidden = 4;
+    c.latent = 3;
+    c.variational = variational;
+    c.dropout = 0.0f;
+    return c;
+}
+
+// Two pairs: sources of 4 and 2 tokens (words + </s>), targets of 4 and 3.
+data::Batch two_pairs() {
+    data::Batch b;
+    b.source.inputs = Indices{{2, 5, 7, 4}, {2, 9, 0, 0}};
+    b.source.targets = Indices{{5, 7, 4, 3}, {9, 3, 0, 0}};
+    b.source.lengths = {4, 2};
+    b.text.inputs = Indices{{2, 6, 7, 4}, {2, 8, 5, 0}};
+    b.text.targets = Indices{{6, 7, 4, 3}, {8, 5, 3, 0}};
+    b.text.lengths = {4, 3};
+    b.rows = {0, 1};
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("Translator: gradients of -log p(y|x) and of VNMT's conditional ELBO by finite differences") {
+    for (bool variational : {false, true}) {
+        CAPTURE(variational);
+        autograd::manual_seed(70);
+        TranslatorConfig c = tiny(variational);
+        c.dropout = 0.1f;
+        Translator m(c);
+        const data::Batch b = two_pairs();
+        tapegrad::testing::check_module_gradients(m, [&] {
+            autograd::SeedScope same_noise(7);
+            return m.loss(b, 0.7f).loss;
+        }, {.h = 3e-3, .rtol = 2e-2, .atol = 3e-3}, 3);
+    }
+}
+
+TEST_CASE("Translator: the deterministic model has no z, no KL and none of VNMT's parameters") {
+    autograd::manual_seed(71);
+    Translator det(tiny(false)), vnmt(tiny(true));
+    CHECK(det.latent_size() == 0);
+    CHECK_FALSE(det.variational());
+    CHECK(vnmt.latent_size() == 3);
+    std::size_t vnmt_only = 0;
+    for (auto& [name, t] : det.named_parameters())
+        vnmt_only += name.rfind("prior", 0) == 0 || name.rfind("posterior", 0) == 0 || name.rfind("from_z", 0) == 0;
+    CHECK(vnmt_only == 0);
+    CHECK(vnmt.num_parameters() > det.num_parameters());
+    const data::Batch b = two_pairs();
+    CHECK(det.posterior(b).loc.shape() == Shape{2, 0});
+    const ELBO e = det.loss(b, 1.0f);
+    CHECK(e.kl.item() == 0.0f);
+    CHECK(std::isfinite(e.loss.item()));
+    // VNMT's prior depends on the source: two sources, two priors.
+    const nn::dist::Normal p = vnmt.prior(b);
+    CHECK(p.loc.shape() == Shape{2, 3});
+    CHECK(xt::amax(xt::abs(xt::view(p.loc.value(), 0, xt::all()) - xt::view(p.loc.value(), 1, xt::all())))() > 1e-4f);
+}
+
+TEST_CASE("Translator: step-by-step decoding gives the teacher-forced decoder's log-probabilities") {
+    for (bool variational : {false, true}) {
+        CAPTURE(variational);
+        autograd::manual_seed(72);
+        Translator m(tiny(variational));
+        m.eval();
+        autograd::NoGradGuard no_grad;
+        const data::Batch b = two_pairs();
+        const Tensor z(tapegrad::testing::random_array({2, m.latent_size()}, 721));
+        const Array nll = m.token_nll(b, m.encode_source(b.source), z).value();  // [4 + 3]
+        auto state = m.start(z, b);
+        for (std::size_t t = 0, n = 0; t < 4; ++t) {
+            const Array logp = autograd::log_softmax(m.step(Indices{b.text.inputs(0, t), b.text.inputs(1, t)}, *state), -1).value();
+            for (std::size_t r = 0; r < 2; ++r) {
+                if (t >= b.text.lengths[r]) continue;
+                CAPTURE(t);
+                CAPTURE(r);
+                const std::size_t at = r == 0 ? t : 4 + t;  // sentence 0's tokens first
+                CHECK(-logp(r, static_cast<std::size_t>(b.text.targets(r, t))) == doctest::Approx(nll(at)).epsilon(1e-4));
+                ++n;
+            }
+        }
+    }
+}
+
+TEST_CASE("Translator: a source's padding and its batch neighbours change nothing") {
+    autograd::manual_seed(73);
+    Translator m(tiny(true));
+    m.eval();
+    autograd::NoGradGuard no_grad;
+    const data::Batch both = two_pairs(), second = both.subset({1});
+    const Tensor z(tapegrad::testing::random_array({2, 3}, 731));
+    const Array together = m.token_nll(both, m.encode_source(both.source), z).value();
+    const Array alone =
+        m.token_nll(second, m.encode_source(second.source), Tensor(Array(xt::view(z.value(), xt::range(1, 2), xt::all())))).value();
+    REQUIRE(alone.size() == 3);
+    for (std::size_t k = 0; k < 3; ++k) CHECK(alone(k) == doctest::Approx(together(4 + k)).epsilon(1e-5));
+    CHECK_CLOSE(m.prior(second).loc.value(), Array(xt::view(m.prior(both).loc.value(), xt::range(1, 2), xt::all())), 1e-5, 1e-6);
+}
+
+TEST_CASE("decode: batched beam search picks the sentences of the one-at-a-time reference") {
+    autograd::manual_seed(74);
+    Translator translator(tiny(true));
+    SentenceVAEConfig sc;
+    sc.vocab = 12;
+    sc.embed = 6;
+    sc.hidden = 5;
+    sc.latent = 3;
+    SentenceVAE sentence_vae(sc);
+    // Six sources of different lengths (the batch's rows), and z for each.
+    data::Batch sources;
+    sources.source.inputs = Indices{{2, 5, 7, 4}, {2, 9, 0, 0}, {2, 6, 6, 0}, {2, 10, 8, 7}, {2, 4, 0, 0}, {2, 5, 5, 5}};
+    sources.source.targets = Indices{{5, 7, 4, 3}, {9, 3, 0, 0}, {6, 6, 3, 0}, {10, 8, 7, 3}, {4, 3, 0, 0}, {5, 5, 5, 3}};
+    sources.source.lengths = {4, 2, 3, 4, 2, 4};
+    sources.rows = {0, 1, 2, 3, 4, 5};
+    const Array z = tapegrad::testing::random_array({6, 3}, 741);
+    for (std::size_t width : {1, 3, 5})
+        for (float penalty : {0.0f, 1.0f}) {
+            CAPTURE(width);
+            CAPTURE(penalty);
+            DecodeOptions batched;
+            batched.method = Decoding::beam;
+            batched.beam_width = width;
+            batched.length_penalty = penalty;
+            batched.max_length = 9;
+            batched.beam_batch = 4;  // two chunks: 4 sentences, then 2
+            DecodeOptions one = batched;
+            one.batch_beams = false;
+            const auto a = decode(translator, z, batched, sources), r = decode(translator, z, one, sources);
+            REQUIRE(a.size() == 6);
+            CHECK(std::any_of(a.begin(), a.end(), [](const auto& s) { return !s.empty(); }));
+            CHECK(a == r);
+            CHECK(decode(sentence_vae, z, batched) == decode(sentence_vae, z, one));
+        }
+}
