@@ -5,6 +5,8 @@
 // steps are excluded. Prints a JSON record (median ms/step, throughput, peak RSS,
 // and the step's GEMM-only floor: its matrix products replayed alone, same run).
 //   build/bench/vae_step --model text --steps 300 --threads 2 [--profile]
+// Models: text, image, transformer (the three VAEs), translate and vnmt (the
+// translation models on the Bible corpus, against bench/translation_reference.py).
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>
 
@@ -19,10 +21,12 @@
 #include "autograd/autograd.hpp"
 #include "autograd/kernels/blas.hpp"
 #include "models/data/dataset.hpp"
+#include "models/data/parallel.hpp"
 #include "models/vae/annealing.hpp"
 #include "models/vae/image_vae.hpp"
 #include "models/vae/sentence_vae.hpp"
 #include "models/vae/transformer_vae.hpp"
+#include "models/vae/translator.hpp"
 #include "nn/optim.hpp"
 
 using namespace tapegrad;
@@ -96,7 +100,8 @@ int main(int argc, char** argv) {
     std::uint64_t seed = 1;
     bool profile = false, print_core = false;
     std::size_t batch_size = 0, hidden = 0, embed = 300, latent = 0, max_length = 60, min_count = 2;
-    app.add_option("--model", model, "text, image or transformer")->check(CLI::IsMember({"text", "image", "transformer"}));
+    app.add_option("--model", model, "text, image, transformer, translate or vnmt")
+        ->check(CLI::IsMember({"text", "image", "transformer", "translate", "vnmt"}));
     app.add_option("--batch-size", batch_size, "batch size (default 32 text, 128 image)");
     app.add_option("--hidden", hidden, "GRU / MLP hidden size (default 256 / 400)");
     app.add_option("--embed", embed, "text: embedding size")->capture_default_str();
@@ -185,6 +190,50 @@ int main(int argc, char** argv) {
                     return e.loss.item();
                 }, b.text.tokens());
             }
+        } else if (model == "translate" || model == "vnmt") {  // tapegrad-vae train --model translate's defaults
+            if (data_dir.empty()) data_dir = "data/bible-en-es";
+            data::Vocabulary source_vocab;
+            std::unique_ptr<data::ParallelDataset> set;
+            {
+                const data::ParallelCorpus c = data::read_parallel_split(data_dir, "train");
+                const auto en = data::tokenize_lines(c.source), es = data::tokenize_lines(c.target);
+                source_vocab = data::Vocabulary::build(en, min_count);
+                const data::Vocabulary target_vocab = data::Vocabulary::build(es, min_count);
+                vocab_size = target_vocab.size();
+                set = std::make_unique<data::ParallelDataset>(data::SentenceDataset(en, source_vocab, 80),
+                                                              data::SentenceDataset(es, target_vocab, 80), true);
+            }
+            kernels::release_unused_memory();
+            models::vae::TranslatorConfig c;  // embed 256, GRU 256 (x2 in the encoder), latent 64, dropout 0.2
+            c.source_vocab = source_vocab.size();
+            c.target_vocab = vocab_size;
+            c.variational = model == "vnmt";
+            if (hidden) c.hidden = hidden;
+            if (latent) c.latent = latent;
+            models::vae::Translator translator(c);
+            parameters = translator.num_parameters();
+            nn::Adam adam(translator.parameters(), {.lr = 1e-3f});
+            models::vae::KLSchedule kl;
+            kl.kind = models::vae::KLSchedule::Kind::linear;
+            kl.warmup = 2000;
+            const auto batches = set->plan(batch_size ? batch_size : 64, true, seed);
+            for (std::size_t s = 0; s < steps; ++s) {
+                const data::Batch b = set->batch(batches[s % batches.size()]);
+                timed([&] {  // forward, loss, backward, clipping at 5, Adam
+                    const auto e = translator.loss(b, kl.at(static_cast<long>(s)));
+                    e.loss.backward();
+                    const auto t0 = Clock::now();
+                    nn::clip_grad_norm(adam.params(), 5.0f);
+                    const auto t1 = Clock::now();
+                    adam.step();
+                    adam.zero_grad();
+                    if (s >= warmup) {
+                        update_ms[0] += std::chrono::duration<double, std::milli>(t1 - t0).count();
+                        update_ms[1] += ms_since(t1);
+                    }
+                    return e.loss.item();
+                }, b.text.tokens());
+            }
         } else if (model == "text") {
             if (data_dir.empty()) data_dir = std::string(std::getenv("TAPEGRAD_DATA") ? std::getenv("TAPEGRAD_DATA") : "data") + "/ptb";
             data::Vocabulary vocab;
@@ -266,7 +315,7 @@ int main(int argc, char** argv) {
     if (profile) {
         std::cerr << "\nper step, averaged over " << t.size() << " steps (forward: time since the previous op was recorded)\n";
         autograd::Profiler::print(std::cerr, static_cast<double>(t.size()));
-        if (model == "transformer")
+        if (model != "text" && model != "image")
             std::cerr << "outside the tape: clip_grad_norm " << update_ms[0] / t.size() << " ms, Adam step + zero_grad "
                       << update_ms[1] / t.size() << " ms\n";
     }

@@ -6,6 +6,7 @@
 #include "models/vae/sentence_vae.hpp"
 #include "models/vae/translator.hpp"
 #include "tests/support/check.hpp"
+#include "tests/support/fixtures.hpp"
 
 #include "autograd/autograd.hpp"
 
@@ -13,6 +14,8 @@ using namespace tapegrad;
 using namespace tapegrad::models;
 using namespace tapegrad::models::vae;
 using autograd::Tensor;
+using tapegrad::testing::fixture;
+using tapegrad::testing::fixture_ids;
 
 namespace {
 
@@ -41,7 +44,58 @@ data::Batch two_pairs() {
     return b;
 }
 
+// The fixture's batch (tests/fixtures/make_translator_fixtures.py).
+data::Batch fixture_batch(const std::string& group) {
+    data::Batch b;
+    b.source.targets = fixture_ids(group, "source_targets");
+    b.source.inputs = b.source.targets;  // the encoder reads targets only
+    for (auto n : fixture_ids(group, "source_lengths")) b.source.lengths.push_back(static_cast<std::size_t>(n));
+    b.text.inputs = fixture_ids(group, "target_inputs");
+    b.text.targets = fixture_ids(group, "target_targets");
+    for (auto n : fixture_ids(group, "target_lengths")) b.text.lengths.push_back(static_cast<std::size_t>(n));
+    b.rows = {0, 1};
+    return b;
+}
+
 }  // namespace
+
+TEST_CASE("Translator: the PyTorch twin's numbers and every gradient, deterministic and VNMT (fixtures)") {
+    for (bool variational : {false, true}) {
+        const std::string group = variational ? "translator_vnmt" : "translator_det";
+        CAPTURE(group);
+        Translator m(tiny(variational));
+        for (auto& [name, t] : m.named_parameters()) t.mutable_value() = fixture(group, name);
+        m.eval();
+        const data::Batch b = fixture_batch(group);
+        const Translator::Encoded source = m.encode_source(b.source);
+        CHECK_TORCH(source.states.value(), fixture(group, "source_states"));
+        CHECK_TORCH(source.summary.value(), fixture(group, "source_summary"));
+        Tensor z, kl;
+        if (variational) {
+            const nn::dist::Normal p = m.prior_from(source.summary), q = m.posterior_from(source.summary, b.text);
+            CHECK_TORCH(p.loc.value(), fixture(group, "prior_mu"));
+            CHECK_TORCH(Array(2.0f * p.log_scale.value()), fixture(group, "prior_logvar"));
+            CHECK_TORCH(q.loc.value(), fixture(group, "post_mu"));
+            CHECK_TORCH(Array(2.0f * q.log_scale.value()), fixture(group, "post_logvar"));
+            z = q.loc + Tensor(fixture(group, "eps")) * q.scale;
+            CHECK_TORCH(z.value(), fixture(group, "z"));
+            kl = autograd::sum(nn::dist::kl_divergence(q, p), -1);
+            CHECK_TORCH(kl.value(), fixture(group, "kl"));
+        }
+        const Tensor nll = m.token_nll(b, source, z);
+        CHECK_TORCH(nll.value(), fixture(group, "token_nll"));
+        const Tensor loss = variational ? (autograd::sum(nll) + 0.7f * autograd::sum(kl)) / 2.0f : autograd::sum(nll) / 2.0f;
+        CHECK_TORCH(loss.value(), fixture(group, "loss"));
+        loss.backward();
+        std::size_t checked = 0;
+        for (auto& [name, t] : m.named_parameters()) {
+            INFO("parameter " << name);
+            CHECK_TORCH(t.grad(), fixture(group, "grad_" + name));
+            ++checked;
+        }
+        CHECK(checked == (variational ? 35 : 21));
+    }
+}
 
 TEST_CASE("Translator: gradients of -log p(y|x) and of VNMT's conditional ELBO by finite differences") {
     for (bool variational : {false, true}) {
