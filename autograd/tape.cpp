@@ -96,8 +96,10 @@ std::string describe_input(const Node& n, std::uint64_t generation) {
 }  // namespace
 
 void Step::undeclared(const std::string& what) const {
-    throw Error(std::string("internal error: the backward rule of '") + op_ + "' reads " + what +
-                ", which its record() call does not declare in its Reads");
+    throw Error(std::string("the backward rule of '") + op_ + "' reads " + what +
+                ", which its record() call does not declare in its Reads: either an input was switched to "
+                "requires_grad after this op was recorded (switch it on before the forward pass), or the op's "
+                "Reads are wrong");
 }
 
 // ---------------------------------------------------------------- Tensor's tape-aware members
@@ -172,12 +174,11 @@ Tensor record(const char* op, Array value, std::span<const Tensor> inputs, Reads
         e.inputs.push_back(t.node());
         e.versions.push_back(n.version);
     }
-    for (std::size_t i = 0; i < inputs.size(); ++i)  // values a rule reads stay (Tensor::let_go)
-        if (reads.input(i) && inputs[i].node()->entry >= 0) ++inputs[i].node()->readers;
     if (reads.output) out->readers = 1;
     const auto index = static_cast<std::int64_t>(tape.entries_.size());
-    for (const Tensor& t : inputs) {
-        Node& n = *t.node();
+    for (std::size_t i = 0; i < inputs.size(); ++i) {  // after the checks above, so a refused op changes nothing
+        Node& n = *inputs[i].node();
+        if (reads.input(i) && n.entry >= 0) ++n.readers;  // values a rule reads stay (Tensor::let_go)
         if (n.entry < 0 && n.requires_grad && n.first_use_generation != tape.generation_) {
             n.first_use = index;
             n.first_use_generation = tape.generation_;

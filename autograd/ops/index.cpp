@@ -83,9 +83,14 @@ Tensor dropout(const Tensor& a, const Array& mask) {
     return record("dropout", a.value() * mask, {a}, reads_nothing, [mask](Step& s) -> Grads { return {s.grad * mask}; });
 }
 
+namespace {
+void check_dropout_probability(float p) {
+    if (!(p >= 0.0f && p < 1.0f)) throw Error("dropout: probability " + std::to_string(p) + " must lie in [0, 1)");
+}
+}  // namespace
+
 Array dropout_mask(const Shape& shape, float p) {
-    if (!(p >= 0.0f && p < 1.0f))
-        throw Error("dropout: probability " + std::to_string(p) + " must lie in [0, 1)");
+    check_dropout_probability(p);
     Array m = Array::from_shape(shape);
     fill_bernoulli(m.data(), m.size(), p, 0.0f, 1.0f / (1.0f - p));  // dropped with probability p, the rest scaled
     return m;
@@ -95,16 +100,17 @@ Array dropout_mask(const Shape& shape, float p) {
 // byte per element instead of a float: a quarter of the memory until the sweep.
 Tensor dropout(const Tensor& a, float p) {
     if (p == 0.0f) return a;
-    if (!(p >= 0.0f && p < 1.0f)) throw Error("dropout: probability " + std::to_string(p) + " must lie in [0, 1)");
+    check_dropout_probability(p);
     const std::size_t n = a.size();
     const float scale = 1.0f / (1.0f - p);
-    auto keep = std::make_shared<std::vector<std::uint8_t>>(n);
-    fill_bernoulli(keep->data(), n, p, 0, 1);  // the draws of dropout_mask
+    // Every byte is drawn next, so the buffer is left uninitialised (a vector would zero it first).
+    std::shared_ptr<std::uint8_t[]> keep(new std::uint8_t[n]);
+    fill_bernoulli(keep.get(), n, p, 0, 1);  // the draws of dropout_mask
     Array y = Array::from_shape(a.shape());
-    kernels::scale_kept(a.value().data(), keep->data(), scale, y.data(), n);
+    kernels::scale_kept(a.value().data(), keep.get(), scale, y.data(), n);
     return record("dropout", std::move(y), {a}, reads_nothing, [keep, scale, n](Step& s) -> Grads {
         Array dx = Array::from_shape(s.grad.shape());
-        kernels::scale_kept(s.grad.data(), keep->data(), scale, dx.data(), n);
+        kernels::scale_kept(s.grad.data(), keep.get(), scale, dx.data(), n);
         return {std::move(dx)};
     });
 }
