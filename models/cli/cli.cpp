@@ -702,7 +702,7 @@ std::vector<std::string> stdin_lines() {
 std::vector<std::string> translate(Run& r, const std::vector<std::string>& sources, const TranslateArgs& a) {
     const json& d = r.meta["config"]["data"];
     const auto source_vocab = data::Vocabulary::from_words(d.at("source_vocabulary").get<std::vector<std::string>>());
-    const auto target_vocab = data::Vocabulary::from_words(d.at("vocabulary").get<std::vector<std::string>>());
+    const data::Vocabulary target_vocab = vocabulary_of(r);
     const std::vector<data::Tokens> tokens = data::tokenize_lines(sources);
     std::vector<std::size_t> order(sources.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;

@@ -1,6 +1,7 @@
 #include "models/vae/translator.hpp"
 
 #include "autograd/autograd.hpp"
+#include "models/vae/sentence_vae.hpp"  // per_sentence_sums
 
 namespace tapegrad::models::vae {
 
@@ -154,28 +155,23 @@ Normal Translator::posterior(const Batch& batch) const {
 }
 
 Tensor Translator::neg_log_likelihood(const Batch& batch, const Tensor& z) const {
-    const Tensor nll = token_nll(batch, encode_source(batch.source), z);
-    // Sum each sentence's run of tokens: a [B, N] matrix of ones times the [N] values.
-    Array sentence_of = zeros({batch.size(), batch.text.tokens()});
-    for (std::size_t i = 0, n = 0; i < batch.size(); ++i)
-        for (std::size_t k = 0; k < batch.text.lengths[i]; ++k) sentence_of(i, n++) = 1.0f;
-    return reshape(matmul(Tensor(sentence_of), reshape(nll, {batch.text.tokens(), 1})), {batch.size()});
+    return per_sentence_sums(token_nll(batch, encode_source(batch.source), z), batch.text);
+}
+
+Tensor Translator::total_nll(const Batch& batch, const Encoded& source, const Tensor& z) const {
+    return linear_cross_entropy(decoder_outputs(batch.text, source, z), to_vocab.weight, to_vocab.bias,
+                                batch.text.real_targets(), Reduction::sum);
 }
 
 Tensor Translator::total_neg_log_likelihood(const Batch& batch, const Tensor& z) const {
-    return linear_cross_entropy(decoder_outputs(batch.text, encode_source(batch.source), z), to_vocab.weight,
-                                to_vocab.bias, batch.text.real_targets(), Reduction::sum);
+    return total_nll(batch, encode_source(batch.source), z);
 }
 
 ELBO Translator::loss(const Batch& batch, float beta, float free_bits) const {
     const Encoded source = encode_source(batch.source);
-    auto nll = [&](const Tensor& z) {
-        return linear_cross_entropy(decoder_outputs(batch.text, source, z), to_vocab.weight, to_vocab.bias,
-                                    batch.text.real_targets(), Reduction::sum);
-    };
-    if (!config.variational) return reconstruction_only(nll(Tensor()), batch.size());
+    if (!config.variational) return reconstruction_only(total_nll(batch, source, Tensor()), batch.size());
     const Normal q = posterior_from(source.summary, batch.text);
-    return elbo(nll(q.rsample()), q, prior_from(source.summary), beta, free_bits);
+    return elbo(total_nll(batch, source, q.rsample()), q, prior_from(source.summary), beta, free_bits);
 }
 
 // ---------------------------------------------------------------- generation

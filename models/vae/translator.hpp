@@ -99,6 +99,7 @@ public:
 private:
     struct State;
     Tensor decoder_outputs(const data::TextBatch& target, const Encoded& source, const Tensor& z) const;  // [N, H]
+    Tensor total_nll(const Batch& batch, const Encoded& source, const Tensor& z) const;  // summed over the batch
     Tensor initial_state(const Encoded& source) const;  // [1, B, H]
     Tensor z_feature(const Tensor& z) const;            // e = tanh(from_z(z)) [B, H]
 };
