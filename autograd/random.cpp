@@ -129,68 +129,138 @@ void manual_seed(std::uint64_t seed) { generator().seed(seed); }
 SeedScope::SeedScope(std::uint64_t seed) : saved_(generator().state()) { generator().seed(seed); }
 SeedScope::~SeedScope() { generator().set_state(saved_); }
 
+// The RowSlice in force on this thread (the innermost), or none.
+struct RowSliceAccess {
+    static thread_local const RowSlice* current;
+    static thread_local int packed;  // PackedRows alive
+    static std::size_t rows(const RowSlice& r) { return r.rows_; }
+    static std::size_t begin(const RowSlice& r) { return r.begin_; }
+    static std::size_t end(const RowSlice& r) { return r.end_; }
+    static const std::vector<std::size_t>& items(const RowSlice& r) { return r.items_; }
+};
+thread_local const RowSlice* RowSliceAccess::current = nullptr;
+thread_local int RowSliceAccess::packed = 0;
+
+RowSlice::RowSlice(std::size_t rows, std::size_t begin, std::size_t end, std::vector<std::size_t> items)
+    : outer_(RowSliceAccess::current), rows_(rows), begin_(begin), end_(end), items_(std::move(items)) {
+    if (!(begin < end && end <= rows))
+        throw Error("RowSlice: rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") of a batch of " +
+                    std::to_string(rows) + " is not a non-empty part of it");
+    if (!items_.empty() && items_.size() != rows)
+        throw Error("RowSlice: " + std::to_string(items_.size()) + " item counts for a batch of " + std::to_string(rows));
+    RowSliceAccess::current = this;
+}
+RowSlice::~RowSlice() { RowSliceAccess::current = outer_; }
+
+PackedRows::PackedRows() { ++RowSliceAccess::packed; }
+PackedRows::~PackedRows() { --RowSliceAccess::packed; }
+
+DrawSpan draw_span(const Shape& shape, const char* who) {
+    std::size_t n = 1;
+    for (auto d : shape) n *= d;
+    const RowSlice* r = RowSliceAccess::current;
+    if (!r) return {0, n};
+    const std::size_t begin = RowSliceAccess::begin(*r), end = RowSliceAccess::end(*r), local = end - begin;
+    const auto& items = RowSliceAccess::items(*r);
+    if (RowSliceAccess::packed > 0 && !items.empty() && (shape.size() == 1 || shape.size() == 2)) {
+        std::size_t before = 0, mine = 0, all = 0;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            before += i < begin ? items[i] : 0;
+            mine += i >= begin && i < end ? items[i] : 0;
+            all += items[i];
+        }
+        const std::size_t per_token = shape.size() == 2 ? shape[1] : 1;
+        if (shape[0] == mine) return {before * per_token, all * per_token};
+    }
+    if (shape.empty() || shape[0] % local != 0)
+        throw Error(std::string(who) + ": a random tensor of shape " + shape_str(shape) +
+                    " in a data-parallel step, whose first axis is not this process's " + std::to_string(local) +
+                    " rows of the batch (or a multiple of them)");
+    const std::size_t per_row = n / local;  // elements per example, whatever the first axis's multiple
+    return {begin * per_row, RowSliceAccess::rows(*r) * per_row};
+}
+
 // (Loops run over raw pointers, since an xarray's own iterator keeps a
 // multi-index and is many times slower, and on a local copy of the engine, which
-// the compiler can keep in registers, copied back at the end.)
-Array rand(const Shape& shape) {
+// the compiler can keep in registers, copied back at the end.) Under a RowSlice the
+// engine draws for the whole batch and the slice's part is kept.
+namespace {
+template <class Fill>
+Array drawn(const Shape& shape, const char* who, Fill fill) {
+    const DrawSpan span = draw_span(shape, who);
     Array a = Array::from_shape(shape);
     Generator g = generator();
-    float* v = a.data();
-    for (std::size_t i = 0; i < a.size(); ++i) v[i] = g.uniform();
+    if (span.total == a.size()) {
+        fill(g, a.data(), a.size());
+    } else {
+        std::vector<float> all(span.total);
+        fill(g, all.data(), all.size());
+        std::copy_n(all.data() + span.offset, a.size(), a.data());
+    }
     generator() = g;
     return a;
+}
+}  // namespace
+
+Array rand(const Shape& shape) {
+    return drawn(shape, "rand", [](Generator& g, float* v, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) v[i] = g.uniform();
+    });
 }
 
 Array randn(const Shape& shape) {
-    Array a = Array::from_shape(shape);
-    Generator g = generator();
-    g.normal(a.data(), a.size());
-    generator() = g;
-    return a;
+    return drawn(shape, "randn", [](Generator& g, float* v, std::size_t n) { g.normal(v, n); });
 }
 
 Array uniform(const Shape& shape, float lo, float hi) {
-    Array a = Array::from_shape(shape);
-    Generator g = generator();
-    float* v = a.data();
-    for (std::size_t i = 0; i < a.size(); ++i) v[i] = lo + (hi - lo) * g.uniform();
-    generator() = g;
-    return a;
+    return drawn(shape, "uniform", [lo, hi](Generator& g, float* v, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) v[i] = lo + (hi - lo) * g.uniform();
+    });
 }
 
 namespace {
 template <class T>
-void fill_bernoulli_as(T* out, std::size_t n, float p, T if_true, T if_false) {
+void fill_bernoulli_as(T* out, const Shape& shape, float p, T if_true, T if_false) {
     if (!(p >= 0.0f && p <= 1.0f)) throw Error("fill_bernoulli: probability " + std::to_string(p) + " must lie in [0, 1]");
+    const DrawSpan span = draw_span(shape, "fill_bernoulli");
     const std::uint64_t key = generator().next_u64();
     // A value is if_true when its 32 random bits, as an integer, are below p * 2^32
     // (all of them when p = 1).
     const std::uint64_t below = static_cast<std::uint64_t>(static_cast<double>(p) * 0x1.0p32);
     auto flip = [below, if_true, if_false](std::uint64_t bits) { return bits < below ? if_true : if_false; };
     auto output = [key](std::size_t j) { return splitmix_mix(key + (j + 1) * splitmix_step); };
-    // One 64-bit output makes two values: its low and its high 32 bits.
-    const std::size_t pairs = n / 2;
+    // Element i of the draws (i = span.offset + position in out) is half i % 2 of
+    // output i / 2. An odd offset starts with a high half; the rest go in pairs.
+    std::size_t n = 1;
+    for (auto d : shape) n *= d;
+    std::size_t first = span.offset;
+    if (n > 0 && first % 2 == 1) {
+        *out++ = flip(output(first / 2) >> 32);
+        ++first;
+        --n;
+    }
+    const std::size_t base = first / 2, pairs = n / 2;
     kernels::parallel_for(pairs, std::size_t{1} << 15, [&](std::size_t begin, std::size_t end, std::size_t) {
         for (std::size_t j = begin; j < end; ++j) {
-            const std::uint64_t r = output(j);
+            const std::uint64_t r = output(base + j);
             out[2 * j] = flip(r & 0xffffffffu);
             out[2 * j + 1] = flip(r >> 32);
         }
     });
-    if (n % 2 == 1) out[n - 1] = flip(output(pairs) & 0xffffffffu);
+    if (n % 2 == 1) out[n - 1] = flip(output(base + pairs) & 0xffffffffu);
 }
 }  // namespace
 
-void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_false) {
-    fill_bernoulli_as(out, n, p, if_true, if_false);
+void fill_bernoulli(float* out, const Shape& shape, float p, float if_true, float if_false) {
+    fill_bernoulli_as(out, shape, p, if_true, if_false);
 }
-void fill_bernoulli(std::uint8_t* out, std::size_t n, float p, std::uint8_t if_true, std::uint8_t if_false) {
-    fill_bernoulli_as(out, n, p, if_true, if_false);
+void fill_bernoulli(std::uint8_t* out, const Shape& shape, float p, std::uint8_t if_true, std::uint8_t if_false) {
+    fill_bernoulli_as(out, shape, p, if_true, if_false);
 }
 
 Array bernoulli(const Shape& shape, float p) {
     Array a = Array::from_shape(shape);
-    fill_bernoulli(a.data(), a.size(), p, 1.0f, 0.0f);
+    fill_bernoulli(a.data(), shape, p, 1.0f, 0.0f);
     return a;
 }
 

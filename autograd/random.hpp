@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "autograd/array.hpp"
 
@@ -54,20 +55,64 @@ private:
     std::string saved_;
 };
 
+// Data parallelism (docs/distributed.md): a process that holds rows [begin, end)
+// of a global batch of `rows` examples draws, while a RowSlice is alive, what one
+// process with the whole batch would draw, and keeps its own rows. Every random
+// tensor below then must have the batch as its first axis (or a multiple of it,
+// batch-major, as attention's [B * heads, ...]); another shape is refused, since
+// its draws could not be matched to examples. Each process takes the engine through
+// the same draws, so all keep the same state, and any number of processes gives
+// the numbers of one. Without a RowSlice, draws are for the tensor as it is.
+// `items` (optional) holds each example's number of tokens, for packed layouts
+// (PackedRows below).
+class RowSlice {
+public:
+    RowSlice(std::size_t rows, std::size_t begin, std::size_t end, std::vector<std::size_t> items = {});
+    ~RowSlice();
+    RowSlice(const RowSlice&) = delete;
+    RowSlice& operator=(const RowSlice&) = delete;
+
+private:
+    const RowSlice* outer_;
+    std::size_t rows_, begin_, end_;
+    std::vector<std::size_t> items_;
+    friend struct RowSliceAccess;
+};
+
+// Models that pack a batch's tokens without padding (the Transformer VAE's [N, D],
+// sentence after sentence) say so while alive: then a 1-D or 2-D random tensor
+// whose first axis is this process's token count (its examples' items) is such a
+// packing, and takes the whole batch's draws from its first token on.
+class PackedRows {
+public:
+    PackedRows();
+    ~PackedRows();
+    PackedRows(const PackedRows&) = delete;
+    PackedRows& operator=(const PackedRows&) = delete;
+};
+
+// Which elements of the draws a tensor of `shape` takes: elements [offset, offset +
+// size(shape)) of `total` (offset 0, total = size(shape) without a RowSlice).
+struct DrawSpan {
+    std::size_t offset = 0, total = 0;
+};
+DrawSpan draw_span(const Shape& shape, const char* who);
+
 Array rand(const Shape& shape);             // U[0, 1)
 Array randn(const Shape& shape);            // N(0, 1)
 Array uniform(const Shape& shape, float lo, float hi);
 // 1 with probability p (in [0, 1]), else 0; drawn as fill_bernoulli below.
 Array bernoulli(const Shape& shape, float p);
-// out[0..n) each `if_true` with probability p (in [0, 1]), else `if_false`: dropout's
-// masks. One draw of the shared engine is the key of a SplitMix64 sequence; output
-// j of it, computed from j directly, gives out[2j] its low 32 bits and out[2j + 1]
-// its high 32 bits. So the pool's threads fill pieces of `out` at once, and the
-// result is the same for any number of threads (faster than drawing the engine in
-// order: docs/performance.md).
-void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_false);
+// out (a tensor of `shape`, its size() elements) each `if_true` with probability p
+// (in [0, 1]), else `if_false`: dropout's masks. One draw of the shared engine is
+// the key of a SplitMix64 sequence; output j of it, computed from j directly, gives
+// element 2j its low 32 bits and element 2j + 1 its high 32 bits. So the pool's
+// threads fill pieces of `out` at once, the result is the same for any number of
+// threads (faster than drawing the engine in order: docs/performance.md), and a
+// RowSlice's rows are computed without the others.
+void fill_bernoulli(float* out, const Shape& shape, float p, float if_true, float if_false);
 // The same draws as bytes (dropout keeps its mask as one byte per element).
-void fill_bernoulli(std::uint8_t* out, std::size_t n, float p, std::uint8_t if_true, std::uint8_t if_false);
+void fill_bernoulli(std::uint8_t* out, const Shape& shape, float p, std::uint8_t if_true, std::uint8_t if_false);
 // A random permutation of 0..n-1 (Fisher-Yates).
 std::vector<std::size_t> randperm(std::size_t n);
 

@@ -44,9 +44,12 @@ Indices word_dropout(const Indices& tokens, float p, std::int64_t unk, const std
     if (!(p >= 0.0f && p <= 1.0f)) throw Error("word_dropout: probability " + std::to_string(p) + " must lie in [0, 1]");
     Indices out = tokens;
     if (p == 0.0f) return out;
-    auto& g = autograd::generator();
-    for (auto& t : out)
-        if (std::find(keep.begin(), keep.end(), t) == keep.end() && g.uniform() < p) t = unk;
+    // One draw per position, kept tokens included, so that the draws do not depend on
+    // the tokens (and a RowSlice's rows are the whole batch's: random.hpp).
+    std::vector<std::uint8_t> drop(out.size());
+    autograd::fill_bernoulli(drop.data(), Shape(out.shape().begin(), out.shape().end()), p, 1, 0);
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if (drop[i] && std::find(keep.begin(), keep.end(), out.data()[i]) == keep.end()) out.data()[i] = unk;
     return out;
 }
 

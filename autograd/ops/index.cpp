@@ -92,7 +92,7 @@ void check_dropout_probability(float p) {
 Array dropout_mask(const Shape& shape, float p) {
     check_dropout_probability(p);
     Array m = Array::from_shape(shape);
-    fill_bernoulli(m.data(), m.size(), p, 0.0f, 1.0f / (1.0f - p));  // dropped with probability p, the rest scaled
+    fill_bernoulli(m.data(), shape, p, 0.0f, 1.0f / (1.0f - p));  // dropped with probability p, the rest scaled
     return m;
 }
 
@@ -105,7 +105,7 @@ Tensor dropout(const Tensor& a, float p) {
     const float scale = 1.0f / (1.0f - p);
     // Every byte is drawn next, so the buffer is left uninitialised (a vector would zero it first).
     std::shared_ptr<std::uint8_t[]> keep(new std::uint8_t[n]);
-    fill_bernoulli(keep.get(), n, p, 0, 1);  // the draws of dropout_mask
+    fill_bernoulli(keep.get(), a.shape(), p, 0, 1);  // the draws of dropout_mask
     Array y = Array::from_shape(a.shape());
     kernels::scale_kept(a.value().data(), keep.get(), scale, y.data(), n);
     return record("dropout", std::move(y), {a}, reads_nothing, [keep, scale, n](Step& s) -> Grads {

@@ -198,7 +198,7 @@ TEST_CASE("fill_bernoulli: the same values on 1, 2 and 3 threads, at rate p, wit
         Threads t(threads);
         autograd::manual_seed(5);
         std::vector<float> v(n, -1.0f);
-        fill_bernoulli(v.data(), n, static_cast<float>(p), 2.0f, 0.5f);
+        fill_bernoulli(v.data(), Shape{n}, static_cast<float>(p), 2.0f, 0.5f);
         return v;
     };
     const std::vector<float> one = fill(1);
@@ -219,13 +219,13 @@ TEST_CASE("fill_bernoulli: the same values on 1, 2 and 3 threads, at rate p, wit
     CHECK(near(across, n / 2, p * p));
     // The engine moved on: the next mask differs; p = 0 and p = 1 are exact.
     std::vector<float> next(n), edge(n);
-    fill_bernoulli(next.data(), n, static_cast<float>(p), 2.0f, 0.5f);
+    fill_bernoulli(next.data(), Shape{n}, static_cast<float>(p), 2.0f, 0.5f);
     CHECK(next != fill(1));
-    fill_bernoulli(edge.data(), n, 0.0f, 2.0f, 0.5f);
+    fill_bernoulli(edge.data(), Shape{n}, 0.0f, 2.0f, 0.5f);
     CHECK(std::count(edge.begin(), edge.end(), 0.5f) == static_cast<long>(n));
-    fill_bernoulli(edge.data(), n, 1.0f, 2.0f, 0.5f);
+    fill_bernoulli(edge.data(), Shape{n}, 1.0f, 2.0f, 0.5f);
     CHECK(std::count(edge.begin(), edge.end(), 2.0f) == static_cast<long>(n));
-    CHECK_THROWS_WITH_AS(fill_bernoulli(edge.data(), n, 1.5f, 1.0f, 0.0f), doctest::Contains("must lie in [0, 1]"), Error);
+    CHECK_THROWS_WITH_AS(fill_bernoulli(edge.data(), Shape{n}, 1.5f, 1.0f, 0.0f), doctest::Contains("must lie in [0, 1]"), Error);
 }
 
 TEST_CASE("bernoulli: an array of ones at rate p and zeros, the mask fill_bernoulli draws") {
@@ -237,9 +237,71 @@ TEST_CASE("bernoulli: an array of ones at rate p and zeros, the mask fill_bernou
     CHECK(std::abs(mean - 0.25) < 5.0 * std::sqrt(0.25 * 0.75 / static_cast<double>(b.size())));
     autograd::manual_seed(8);
     std::vector<float> same(b.size());
-    autograd::fill_bernoulli(same.data(), same.size(), 0.25f, 1.0f, 0.0f);
+    autograd::fill_bernoulli(same.data(), Shape{500, 40}, 0.25f, 1.0f, 0.0f);
     CHECK(std::equal(same.begin(), same.end(), b.begin()));
     CHECK_THROWS_WITH_AS(autograd::bernoulli({3}, -0.1f), doctest::Contains("must lie in [0, 1]"), Error);
+}
+
+// Data parallelism: processes holding rows of a batch draw what one process with
+// the whole batch draws (random.hpp, RowSlice).
+TEST_CASE("RowSlice: the rows of a batch drawn in slices are the whole batch's draws, and the engine ends alike") {
+    const std::size_t B = 7;
+    const Shape shape{B, 3, 5};  // 15 elements a row: odd, so slices start on both halves of an output
+    auto whole = [&](auto draw) {
+        autograd::manual_seed(11);
+        Array a = draw(shape);
+        return std::make_pair(a, autograd::generator().state());
+    };
+    auto sliced = [&](auto draw, std::vector<std::size_t> cuts) {
+        Array out = Array::from_shape(shape);
+        std::string state;
+        for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+            autograd::manual_seed(11);  // every process starts from the same state
+            autograd::RowSlice slice(B, cuts[k], cuts[k + 1]);
+            const Array part = draw(Shape{cuts[k + 1] - cuts[k], 3, 5});
+            std::copy(part.begin(), part.end(), out.data() + cuts[k] * 15);
+            const std::string s = autograd::generator().state();
+            if (k > 0) CHECK(s == state);
+            state = s;
+        }
+        return std::make_pair(out, state);
+    };
+    auto check_draw = [&](auto draw) {
+        const auto full = whole(draw);
+        for (const auto& cuts : {std::vector<std::size_t>{0, 7}, {0, 3, 7}, {0, 1, 4, 7}}) {
+            const auto parts = sliced(draw, cuts);
+            CHECK(parts.first == full.first);
+            CHECK(parts.second == full.second);
+        }
+    };
+    check_draw([](const Shape& s) { return autograd::randn(s); });
+    check_draw([](const Shape& s) { return autograd::rand(s); });
+    check_draw([](const Shape& s) { return autograd::bernoulli(s, 0.4f); });
+    check_draw([](const Shape& s) { return autograd::dropout(Tensor(xt::ones<float>(s)), 0.3f).value(); });
+    // Attention's [B * heads, ...] first axis (batch-major) is sliced by examples too.
+    autograd::manual_seed(3);
+    const Array heads = autograd::randn({2 * B, 4});
+    autograd::manual_seed(3);
+    Array part;
+    {
+        autograd::RowSlice slice(B, 2, 5);
+        part = autograd::randn({2 * 3, 4});
+    }
+    CHECK(part == xt::view(heads, xt::range(4, 10), xt::all()));
+    // Packed tokens (PackedRows): examples of 2, 3, 1 and 4 tokens; rows 1 and 2 hold tokens 2..5.
+    autograd::manual_seed(4);
+    const Array tokens = autograd::randn({10, 3});
+    autograd::manual_seed(4);
+    {
+        autograd::RowSlice slice(4, 1, 3, {2, 3, 1, 4});
+        autograd::PackedRows packed;
+        part = autograd::randn({4, 3});
+    }
+    CHECK(part == xt::view(tokens, xt::range(2, 6), xt::all()));
+    // A draw whose first axis is not the batch cannot be matched to examples.
+    autograd::RowSlice slice(B, 0, 3);
+    CHECK_THROWS_WITH_AS(autograd::randn({4, 3}), doctest::Contains("first axis is not this process's 3 rows"), Error);
+    CHECK_THROWS_WITH_AS(autograd::RowSlice(B, 5, 9), doctest::Contains("is not a non-empty part"), Error);
 }
 
 TEST_CASE("gather: a large table's gradient, split over 1, 2 and 3 threads by rows, is the serial scatter-add") {
