@@ -5,7 +5,7 @@
 TAPEGRAD_BUILD_PACKAGES=(g++ meson ninja-build pkg-config ccache python3
     libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev doctest-dev zlib1g-dev
     libcli11-dev nlohmann-json3-dev libstb-dev libbenchmark-dev python3-numpy
-    dataset-fashion-mnist)
+    dataset-fashion-mnist openmpi-bin libopenmpi-dev)
 
 # Installs whichever of the given packages are missing (apt-get, through sudo when
 # not root). Runs `apt-get update` once, and only when something is missing, so
