@@ -416,6 +416,7 @@ int train_command(TrainArgs& a, const ModelType& type) {
     o.time_budget_s = 60.0 * a.budget_min;
     o.kl.kind = parse_schedule(a.anneal);
     o.overwrite = a.overwrite;
+    o.group = &nn::distributed::world();  // under mpirun: every rank trains on its share of each batch
     check_run_folder(a.run_dir, o.resume, o.overwrite);  // a file, an occupied folder: refused before the data is read
     json config;
     if (o.resume) {
@@ -465,8 +466,11 @@ int train_command(TrainArgs& a, const ModelType& type) {
     const TrainResult r = train(*model, *d.train, valid, {type.name, config}, o);
     std::cout << std::fixed << std::setprecision(2) << "trained " << r.steps << " steps (" << r.epochs << " epochs) in "
               << r.train_seconds << " s; median " << r.median_step_ms() << " ms/step\n";
-    std::string why;
-    const std::string png = plot_curves(a.run_dir, why);
+    if (o.group->size() > 1)
+        std::cout << "data parallel: " << o.group->size() << " ranks; waiting for gradient sums after the sweeps took "
+                  << r.reduce_ms / std::max<long>(1, r.steps) << " ms/step\n";
+    std::string why = "drawn by rank 0";
+    const std::string png = o.group->root() ? plot_curves(a.run_dir, why) : std::string();
     std::cout << "checkpoint: " << a.run_dir << "/checkpoint.npz   metrics: " << a.run_dir << "/metrics.jsonl\n";
     std::cout << (png.empty() ? "curves: not drawn (" + why + ")" : "curves: " + png) << "\n";
     return r.interrupted ? (r.signal == SIGTERM ? 143 : 130) : 0;
@@ -486,11 +490,13 @@ int eval_command(const EvalArgs& a) {
     if (a.split == "valid" && !d.valid)
         throw Error("--split valid: the image data sets have no validation split (train and test only); use --split test");
     const data::Dataset& set = a.split == "valid" ? *d.valid : *d.test;
-    const Metrics m = evaluate(*r.model, set, a.batch_size, a.seed);
+    // Under mpirun the ranks share the examples of NLL, KL and the IW estimate.
+    nn::distributed::Communicator& group = nn::distributed::world();
+    const Metrics m = evaluate(*r.model, set, a.batch_size, a.seed, &group);
     std::unique_ptr<ImportanceWeighted> iw;
     const bool latent = r.model->latent_size() > 0;  // a deterministic translation model has no z
     if (a.iw_k && latent)
-        iw = std::make_unique<ImportanceWeighted>(importance_weighted_nll(*r.model, set, a.iw_n, a.iw_k, a.seed));
+        iw = std::make_unique<ImportanceWeighted>(importance_weighted_nll(*r.model, set, a.iw_n, a.iw_k, a.seed, &group));
     const LatentMetrics lm = latent ? latent_metrics(*r.model, set, a.batch_size, a.seed) : LatentMetrics{};
     const std::string unit = set.item_name() == "tokens" ? "sentence" : "example";
     const bool tokens = set.item_name() == "tokens";
@@ -528,7 +534,7 @@ int eval_command(const EvalArgs& a) {
     if (tokens) out["ppl_elbo"] = m.ppl_elbo();
     if (iw) out["iw"] = {{"k", iw->k}, {"n", iw->examples}, {"nll", iw->nll}, {"neg_elbo_1sample", iw->neg_elbo_1sample}};
     if (iw && tokens) out["iw"]["ppl"] = iw->ppl();
-    if (!a.json_out.empty()) nn::write_file_atomically(a.json_out, out.dump(1) + "\n");
+    if (!a.json_out.empty() && group.root()) nn::write_file_atomically(a.json_out, out.dump(1) + "\n");
     return 0;
 }
 
@@ -805,7 +811,36 @@ std::string model_argument(int argc, char** argv) {
 
 }  // namespace
 
+namespace {
+// Under mpirun, ranks other than 0 print nothing (their numbers are rank 0's);
+// an error still reaches the terminal (Communicator::abort writes to stderr itself).
+class QuietRanks {
+public:
+    explicit QuietRanks(bool quiet) : quiet_(quiet) {
+        if (!quiet_) return;
+        out_ = std::cout.rdbuf(&null_);
+        err_ = std::cerr.rdbuf(&null_);
+    }
+    ~QuietRanks() {
+        if (!quiet_) return;
+        std::cout.rdbuf(out_);
+        std::cerr.rdbuf(err_);
+    }
+
+private:
+    struct Null : std::streambuf {
+        int overflow(int c) override { return traits_type::not_eof(c); }
+    } null_;
+    bool quiet_;
+    std::streambuf* out_ = nullptr;
+    std::streambuf* err_ = nullptr;
+};
+}  // namespace
+
 int run(int argc, char** argv) {
+    nn::distributed::Communicator& group = nn::distributed::world();
+    QuietRanks quiet(!group.root());
+    std::string error;
     try {
         register_builtin_models();
         CLI::App app{"tapegrad-vae: train, evaluate and generate from latent-variable models (models: " + [] {
@@ -899,21 +934,27 @@ int run(int argc, char** argv) {
             if (*c) ga.n_given = c->count("--n") > 0;
         if (*train_cmd) return train_command(ta, *type);
         if (*eval_cmd) return eval_command(ea);
+        if (group.size() > 1)
+            throw Error(std::string("only train and eval run on several ranks (docs/distributed.md); run ") +
+                        app.get_subcommands().front()->get_name() + " without mpirun");
         if (*sample_cmd) return sample_command(ga);
         if (*interp_cmd) return interpolate_command(ga);
         if (*translate_cmd) return translate_command(tra);
         return reconstruct_command(ga);
     } catch (const Error& e) {
-        std::cerr << "error: " << e.what() << '\n';
+        error = std::string("error: ") + e.what();
     } catch (const json::exception& e) {
-        std::cerr << "error: malformed run metadata: " << e.what() << '\n';
+        error = std::string("error: malformed run metadata: ") + e.what();
     } catch (const fs::filesystem_error& e) {
-        std::cerr << "error: " << e.what() << '\n';
+        error = std::string("error: ") + e.what();
     } catch (const std::bad_alloc&) {
-        std::cerr << "error: out of memory\n";
+        error = "error: out of memory";
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << '\n';
+        error = std::string("error: ") + e.what();
     }
+    // One rank's error ends them all: the others would wait for it forever.
+    if (group.size() > 1) group.abort(error);
+    std::cerr << error << '\n';
     return 1;
 }
 

@@ -46,6 +46,41 @@ Batch Batch::subset(const std::vector<std::size_t>& which) const {
     return out;
 }
 
+namespace {
+TextBatch slice(const TextBatch& b, std::size_t begin, std::size_t end) {
+    TextBatch out;
+    const std::size_t T = b.inputs.dimension() == 2 ? b.inputs.shape()[1] : 0;
+    out.inputs = Indices::from_shape({end - begin, T});
+    out.targets = Indices::from_shape({end - begin, T});
+    std::copy_n(b.inputs.data() + begin * T, (end - begin) * T, out.inputs.data());
+    std::copy_n(b.targets.data() + begin * T, (end - begin) * T, out.targets.data());
+    out.lengths.assign(b.lengths.begin() + begin, b.lengths.begin() + end);
+    if (!b.rows.empty()) out.rows.assign(b.rows.begin() + begin, b.rows.begin() + end);
+    return out;
+}
+}  // namespace
+
+Batch Batch::slice(std::size_t begin, std::size_t end) const {
+    if (!(begin < end && end <= size()))
+        throw Error("Batch::slice: examples [" + std::to_string(begin) + ", " + std::to_string(end) + ") of a batch of " +
+                    std::to_string(size()));
+    Batch out;
+    out.rows.assign(rows.begin() + begin, rows.begin() + end);
+    if (text.size()) out.text = data::slice(text, begin, end);
+    if (source.size()) out.source = data::slice(source, begin, end);
+    if (x.defined()) {
+        const std::size_t D = x.size() / std::max<std::size_t>(1, x.shape()[0]);
+        Array xs = Array::from_shape({end - begin, D});
+        std::copy_n(x.value().data() + begin * D, (end - begin) * D, xs.data());
+        out.x = autograd::Tensor(std::move(xs));
+    }
+    if (labels.size()) {
+        out.labels = Indices::from_shape({end - begin});
+        std::copy_n(labels.data() + begin, end - begin, out.labels.data());
+    }
+    return out;
+}
+
 std::size_t Dataset::items(std::size_t) const { return 1; }
 
 std::vector<std::vector<std::size_t>> Dataset::plan(std::size_t batch_size, bool shuffle, std::uint64_t seed) const {

@@ -26,6 +26,10 @@ struct Batch {
     std::size_t size() const { return rows.size(); }
     // Examples `which` (positions in this batch) of every field, as constants.
     Batch subset(const std::vector<std::size_t>& which) const;
+    // Examples [begin, end), padded as the whole batch is: a data-parallel rank's
+    // share, whose random draws then line up with the whole batch's
+    // (autograd::RowSlice, nn/distributed.hpp).
+    Batch slice(std::size_t begin, std::size_t end) const;
 };
 
 // Examples `which` of a text batch, padded to the longest of them.

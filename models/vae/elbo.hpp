@@ -5,6 +5,7 @@
 #pragma once
 
 #include "nn/dist/distributions.hpp"
+#include "nn/distributed.hpp"
 
 namespace tapegrad::models::vae {
 
@@ -27,6 +28,23 @@ struct ELBO {
 // averaged over the batch, counts as at least free_bits nats (no gradient below it),
 // so the encoder may use that much information for free.
 ELBO elbo(const Tensor& recon, const nn::dist::Normal& q, const nn::dist::Normal& p, float beta, float free_bits = 0.0f);
+
+// In a data-parallel step each rank holds part of the batch (nn/distributed.hpp),
+// but free bits compare the whole batch's mean KL per dimension with the floor.
+// While a WholeBatch lives, elbo() sums its per-dimension KL totals and its number
+// of examples over the group to find that mean; the rest of the ELBO is a sum over
+// examples and needs nothing. (One rank: the group is a Solo and nothing changes.)
+class WholeBatch {
+public:
+    explicit WholeBatch(nn::distributed::Communicator& group);
+    ~WholeBatch();
+    WholeBatch(const WholeBatch&) = delete;
+    WholeBatch& operator=(const WholeBatch&) = delete;
+    static nn::distributed::Communicator* group();
+
+private:
+    nn::distributed::Communicator* outer_;
+};
 
 // The plain autoencoder's loss: recon / B, no KL term (reported as 0, beta 0).
 ELBO reconstruction_only(const Tensor& recon, std::size_t batch);

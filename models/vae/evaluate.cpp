@@ -67,30 +67,56 @@ void check_not_empty(const data::Dataset& data, const char* who) {
 }
 }  // namespace
 
-Metrics evaluate(LatentVariableModel& model, const data::Dataset& data, std::size_t batch_size, std::uint64_t seed) {
+nn::distributed::RowRange on_my_rows(nn::distributed::Communicator& group, const data::Batch& whole,
+                                     const std::function<void(const data::Batch&, nn::distributed::RowRange)>& mine,
+                                     const std::function<void()>& none) {
+    const int ranks = group.size();
+    const nn::distributed::RowRange rows = nn::distributed::row_range(whole.size(), group.rank(), ranks);
+    if (ranks == 1) {
+        mine(whole, rows);
+    } else if (rows.size() > 0) {
+        RowSlice slice(whole.size(), rows.begin, rows.end, whole.text.lengths);  // tokens, for packed layouts
+        mine(whole.slice(rows.begin, rows.end), rows);
+    } else if (none) {
+        none();
+    }
+    if (whole.size() < static_cast<std::size_t>(ranks)) {
+        std::string state = generator().state();
+        group.broadcast(state, ranks - 1);
+        generator().set_state(state);
+    }
+    return rows;
+}
+
+Metrics evaluate(LatentVariableModel& model, const data::Dataset& data, std::size_t batch_size, std::uint64_t seed,
+                 nn::distributed::Communicator* group) {
     check_not_empty(data, "evaluate");
     nn::EvalGuard eval(model);
     NoGradGuard no_grad;
     SeedScope scope(seed);
-    Metrics m;
-    double nll = 0.0, kl = 0.0;
+    nn::distributed::Solo alone;
+    double sums[3] = {0, 0, 0};  // NLL, KL, items
     for (std::size_t b = 0; b < data.size(); b += batch_size) {
-        const auto rows = range(b, std::min(data.size(), b + batch_size));
-        const Batch batch = data.batch(rows);
-        const Normal q = model.posterior(batch);
-        const Tensor z = model.variational() ? q.rsample() : q.loc;
-        nll += model.total_neg_log_likelihood(batch, z).item();
-        if (model.variational()) kl += sum(kl_divergence(q, model.prior(batch))).item();
-        for (auto r : rows) m.items += data.items(r);
+        const Batch whole = data.batch(range(b, std::min(data.size(), b + batch_size)));
+        on_my_rows(group ? *group : alone, whole, [&](const Batch& batch, nn::distributed::RowRange) {
+            const Normal q = model.posterior(batch);
+            const Tensor z = model.variational() ? q.rsample() : q.loc;
+            sums[0] += model.total_neg_log_likelihood(batch, z).item();
+            if (model.variational()) sums[1] += sum(kl_divergence(q, model.prior(batch))).item();
+            for (auto r : batch.rows) sums[2] += static_cast<double>(data.items(r));
+        });
     }
+    if (group) group->sum(sums, 3);
+    Metrics m;
     m.examples = data.size();
-    m.nll = nll / static_cast<double>(m.examples);
-    m.kl = kl / static_cast<double>(m.examples);
+    m.items = static_cast<std::size_t>(sums[2]);
+    m.nll = sums[0] / static_cast<double>(m.examples);
+    m.kl = sums[1] / static_cast<double>(m.examples);
     return m;
 }
 
 ImportanceWeighted importance_weighted_nll(LatentVariableModel& model, const data::Dataset& data, std::size_t n,
-                                           std::size_t K, std::uint64_t seed) {
+                                           std::size_t K, std::uint64_t seed, nn::distributed::Communicator* group) {
     if (K == 0) throw Error("importance_weighted_nll: K must be at least 1");
     check_not_empty(data, "importance_weighted_nll");
     nn::EvalGuard eval(model);
@@ -101,41 +127,47 @@ ImportanceWeighted importance_weighted_nll(LatentVariableModel& model, const dat
     const std::size_t chunk = std::max<std::size_t>(1, 512 / K);  // examples per decoder batch
     ImportanceWeighted r;
     r.k = K;
+    nn::distributed::Solo alone;
+    double sums[3] = {0, 0, 0};  // IW NLL, 1-sample -ELBO, items
     for (std::size_t s0 = 0; s0 < n; s0 += chunk) {
-        const auto rows = range(s0, std::min(n, s0 + chunk));
-        const Batch one = data.batch(rows);
-        const Normal q = model.posterior(one);  // [S, Z]
-        // K copies of each example, example-major, with their own z_k (the copies of
-        // the batch, not a new batch: a binarised image keeps its pixels).
-        std::vector<std::size_t> copies;
-        for (std::size_t s = 0; s < rows.size(); ++s)
-            for (std::size_t k = 0; k < K; ++k) copies.push_back(s);
-        const Batch many = one.subset(copies);
-        const Array eps = randn({copies.size(), Z});
-        Array z = Array::from_shape({copies.size(), Z});
-        for (std::size_t c = 0; c < copies.size(); ++c)
-            for (std::size_t j = 0; j < Z; ++j) {
-                const std::size_t s = c / K;
-                z(c, j) = q.loc.value()(s, j) + q.scale.value()(s, j) * eps(c, j);
+        const Batch whole = data.batch(range(s0, std::min(n, s0 + chunk)));
+        on_my_rows(group ? *group : alone, whole, [&](const Batch& one, nn::distributed::RowRange) {
+            const std::vector<std::size_t>& rows = one.rows;
+            const Normal q = model.posterior(one);  // [S, Z]
+            // K copies of each example, example-major, with their own z_k (the copies of
+            // the batch, not a new batch: a binarised image keeps its pixels).
+            std::vector<std::size_t> copies;
+            for (std::size_t s = 0; s < rows.size(); ++s)
+                for (std::size_t k = 0; k < K; ++k) copies.push_back(s);
+            const Batch many = one.subset(copies);
+            const Array eps = randn({copies.size(), Z});
+            Array z = Array::from_shape({copies.size(), Z});
+            for (std::size_t c = 0; c < copies.size(); ++c)
+                for (std::size_t j = 0; j < Z; ++j) {
+                    const std::size_t s = c / K;
+                    z(c, j) = q.loc.value()(s, j) + q.scale.value()(s, j) * eps(c, j);
+                }
+            const Array nll = model.neg_log_likelihood(many, Tensor(z)).value();          // [S K]
+            const Array log_p = sum(model.prior(many).log_prob(Tensor(z)), -1).value();    // [S K]
+            for (std::size_t s = 0; s < rows.size(); ++s) {
+                std::vector<double> logw(K);
+                std::vector<float> logvar(Z);
+                for (std::size_t j = 0; j < Z; ++j) logvar[j] = 2.0f * q.log_scale.value()(s, j);  // log sigma = logvar / 2
+                for (std::size_t k = 0; k < K; ++k) {
+                    const std::size_t c = s * K + k;
+                    logw[k] = -double(nll(c)) + double(log_p(c)) - log_posterior(eps.data() + c * Z, logvar.data(), Z);
+                }
+                sums[0] += -(logsumexp(logw) - std::log(static_cast<double>(K)));
+                sums[1] += -logw[0];
+                sums[2] += static_cast<double>(data.items(rows[s]));
             }
-        const Array nll = model.neg_log_likelihood(many, Tensor(z)).value();          // [S K]
-        const Array log_p = sum(model.prior(many).log_prob(Tensor(z)), -1).value();    // [S K]
-        for (std::size_t s = 0; s < rows.size(); ++s) {
-            std::vector<double> logw(K);
-            std::vector<float> logvar(Z);
-            for (std::size_t j = 0; j < Z; ++j) logvar[j] = 2.0f * q.log_scale.value()(s, j);  // log sigma = logvar / 2
-            for (std::size_t k = 0; k < K; ++k) {
-                const std::size_t c = s * K + k;
-                logw[k] = -double(nll(c)) + double(log_p(c)) - log_posterior(eps.data() + c * Z, logvar.data(), Z);
-            }
-            r.nll += -(logsumexp(logw) - std::log(static_cast<double>(K)));
-            r.neg_elbo_1sample += -logw[0];
-            r.items += data.items(rows[s]);
-        }
+        });
     }
+    if (group) group->sum(sums, 3);
     r.examples = n;
-    r.nll /= static_cast<double>(n);
-    r.neg_elbo_1sample /= static_cast<double>(n);
+    r.items = static_cast<std::size_t>(sums[2]);
+    r.nll = sums[0] / static_cast<double>(n);
+    r.neg_elbo_1sample = sums[1] / static_cast<double>(n);
     return r;
 }
 

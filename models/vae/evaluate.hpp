@@ -17,10 +17,12 @@
 // Posterior collapse shows as KL -> 0, no active units and I(x; z) -> 0.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "models/data/dataset.hpp"
 #include "models/vae/model.hpp"
+#include "nn/distributed.hpp"
 
 namespace tapegrad::models::vae {
 
@@ -32,8 +34,10 @@ struct Metrics {
     double ppl_rec() const;   // exp(sum NLL / items): reconstruction only, not a language-model perplexity
 };
 // NLL (one z sample from q), KL and -ELBO over a whole data set.
+// With a group of ranks (nn/distributed.hpp), each evaluates its rows of every
+// batch, and all get the sums: the numbers of one process.
 Metrics evaluate(LatentVariableModel& model, const data::Dataset& data, std::size_t batch_size = 64,
-                 std::uint64_t seed = 1);
+                 std::uint64_t seed = 1, nn::distributed::Communicator* group = nullptr);
 
 struct ImportanceWeighted {
     std::size_t examples = 0, items = 0, k = 0;
@@ -43,7 +47,8 @@ struct ImportanceWeighted {
 };
 // On the first n examples (all if n is 0 or too large), K samples each.
 ImportanceWeighted importance_weighted_nll(LatentVariableModel& model, const data::Dataset& data, std::size_t n,
-                                           std::size_t K, std::uint64_t seed = 1);
+                                           std::size_t K, std::uint64_t seed = 1,
+                                           nn::distributed::Communicator* group = nullptr);
 
 struct LatentMetrics {
     std::size_t latent = 0, active_units = 0, examples = 0;
@@ -54,6 +59,15 @@ struct LatentMetrics {
 // costs N^2 Z.
 LatentMetrics latent_metrics(LatentVariableModel& model, const data::Dataset& data, std::size_t batch_size = 64,
                              std::uint64_t seed = 1, double threshold = 0.01, std::size_t max_examples = 5000);
+
+// Data parallelism: runs mine(part, rows) on this rank's rows of `whole` (all of
+// them with one rank), with the random draws of the whole batch (autograd::
+// RowSlice). A rank left without rows (a batch with fewer rows than ranks) runs
+// none() instead, which must make the collective calls mine() makes, and then
+// takes the random engine of the last rank, which always has rows. Returns the rows.
+nn::distributed::RowRange on_my_rows(nn::distributed::Communicator& group, const data::Batch& whole,
+                                     const std::function<void(const data::Batch&, nn::distributed::RowRange)>& mine,
+                                     const std::function<void()>& none = {});
 
 // The estimators on raw posterior parameters (shared by every model, tested alone):
 // mu, logvar [N, Z].

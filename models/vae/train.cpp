@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "autograd/autograd.hpp"
@@ -100,12 +101,13 @@ struct Running {
     double loss = 0, recon = 0, kl = 0;
     std::size_t examples = 0, steps = 0, items = 0;
     double ms = 0;
-    void add(const ELBO& e, double step_ms, std::size_t n_items) {
-        loss += e.loss.item() * static_cast<double>(e.batch);
-        recon += e.recon.item();
-        kl += e.kl.item();
-        examples += e.batch;
-        items += n_items;
+    // A step's sums over its batch: loss * examples, NLL, KL, examples, items.
+    void add(const double (&sums)[5], double step_ms) {
+        loss += sums[0];
+        recon += sums[1];
+        kl += sums[2];
+        examples += static_cast<std::size_t>(sums[3]);
+        items += static_cast<std::size_t>(sums[4]);
         ms += step_ms;
         ++steps;
     }
@@ -230,17 +232,26 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
                   const RunRecord& record, const TrainOptions& o) {
     if (train_data.size() == 0) throw Error("train: the training data has no examples");
     if (o.batch_size == 0) throw Error("train: the batch size must be at least 1");
+    // Data parallelism (nn/distributed.hpp): every rank runs this loop on its rows
+    // of each batch; rank 0 alone writes checkpoints, metrics and the progress bar.
+    nn::distributed::Solo alone;
+    nn::distributed::Communicator& group = o.group ? *o.group : alone;
+    const int ranks = group.size();
+    const bool root = group.root();
     nn::Adam optimizer(model.parameters(), {.lr = o.lr});
     // Without clipping, each parameter is updated during backward() as soon as its
-    // gradient is complete (same numbers, far less memory); clipping needs them all.
-    const bool update_in_sweep = o.clip_norm <= 0.0f;
+    // gradient is complete (same numbers, far less memory); clipping needs them all,
+    // and so do several ranks, which sum them first.
+    const bool update_in_sweep = o.clip_norm <= 0.0f && ranks == 1;
     if (update_in_sweep) optimizer.update_during_backward();
+    std::unique_ptr<nn::distributed::GradientReducer> reducer;
+    if (ranks > 1) reducer = std::make_unique<nn::distributed::GradientReducer>(model.parameters(), group);
     TrainResult result;
     const fs::path dir = o.run_dir;
     const fs::path ckpt = dir / "checkpoint.npz", metrics_path = dir / "metrics.jsonl";
     check_run_folder(o.run_dir, o.resume, o.overwrite);
     std::unique_ptr<FolderLock> lock;
-    if (!o.run_dir.empty()) {
+    if (!o.run_dir.empty() && root) {
         fs::create_directories(dir);
         lock = std::make_unique<FolderLock>(dir);
         remove_stale_temporaries(dir);
@@ -277,12 +288,12 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
         } catch (const json::exception& e) {
             throw Error(ckpt.string() + ": the metadata record does not describe a run to resume (" + e.what() + ")");
         }
-        trim_metrics(metrics_path, step);
-        std::cerr << "resuming " << ckpt.string() << " at step " << step << " (epoch " << epoch + 1 << ", batch " << batch_at
+        if (root) trim_metrics(metrics_path, step);
+        if (root) std::cerr << "resuming " << ckpt.string() << " at step " << step << " (epoch " << epoch + 1 << ", batch " << batch_at
                   << ")\n";
     }
     std::ofstream metrics;
-    if (!o.run_dir.empty()) metrics.open(metrics_path, o.resume ? std::ios::app : std::ios::trunc);
+    if (!o.run_dir.empty() && root) metrics.open(metrics_path, o.resume ? std::ios::app : std::ios::trunc);
     // The warm-up sets the learning rate of each update from the steps taken so far.
     std::unique_ptr<nn::LinearWarmup> warmup;
     if (o.lr_warmup > 0) warmup = std::make_unique<nn::LinearWarmup>(optimizer, o.lr_warmup, step);
@@ -304,6 +315,7 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
         for (const auto& [name, p] : model.named_parameters())
             if (!kernels::all_finite(p.value().data(), p.value().size()))
                 throw diverged("parameter " + name + " holds NaN or infinite values");
+        if (!root) return;  // the same parameters on every rank: one writes them
         json meta = {{"model", record.model}, {"config", record.config}};
         meta["train"] = {{"step", step},
                          {"epoch", at_epoch},
@@ -318,13 +330,13 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
     autograd::DetectAnomalyGuard anomaly(o.detect_anomaly);
 
     SignalScope signals;
-    Progress bar(o.progress);
+    Progress bar(o.progress && root);
     const auto start = Clock::now();
     auto finish_early = [&](std::size_t at_epoch, std::size_t at_batch, std::size_t epoch_batches) {
         result.steps = step;
         result.epochs = static_cast<double>(at_epoch) + static_cast<double>(at_batch) / static_cast<double>(epoch_batches);
         result.train_seconds = seconds_since(start);
-        if (result.interrupted)
+        if (result.interrupted && root)
             std::cerr << "interrupted: checkpoint saved at step " << step
                       << (o.run_dir.empty() ? std::string() : " in " + ckpt.string()) << "; continue with --resume\n";
     };
@@ -340,29 +352,56 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
             const float beta = o.kl.at(step);
             const auto t0 = Clock::now();
             if (update_in_sweep) optimizer.begin_step();
-            const ELBO e = model.loss(train_data.batch(batches[b]), beta, o.free_bits);
-            e.loss.backward();
+            if (reducer) reducer->begin_step();
+            // This rank's rows of the batch; the step's sums over them: loss * examples,
+            // NLL, KL, examples, items, and votes to stop (a signal; rank 0's clock).
+            const data::Batch whole = train_data.batch(batches[b]);
+            double sums[7] = {0, 0, 0, 0, 0, 0, 0};
+            on_my_rows(group, whole, [&](const data::Batch& part, nn::distributed::RowRange mine) {
+                WholeBatch whole_batch(group);  // free bits read the whole batch's KL
+                const ELBO e = model.loss(part, beta, o.free_bits);
+                // The loss is a mean over this rank's rows; weighted by their share, the
+                // ranks' gradients sum to the whole batch's.
+                e.loss.backward(Array(static_cast<float>(mine.size()) / static_cast<float>(whole.size())));
+                sums[0] = e.loss.item() * static_cast<double>(mine.size());
+                sums[1] = e.recon.item();
+                sums[2] = e.kl.item();
+                sums[3] = static_cast<double>(mine.size());
+                for (auto r : part.rows) sums[4] += static_cast<double>(train_data.items(r));
+            }, [&] {  // no rows here: still a part of free bits' sum
+                if (o.free_bits > 0.0f && model.variational()) {
+                    std::vector<double> none(model.latent_size() + 1, 0.0);
+                    group.sum(none.data(), none.size());
+                }
+            });
+            if (reducer) reducer->finish_step();
             if (!update_in_sweep) {
-                nn::clip_grad_norm(optimizer.params(), o.clip_norm);
+                if (o.clip_norm > 0.0f) nn::clip_grad_norm(optimizer.params(), o.clip_norm);
                 optimizer.step();
                 optimizer.zero_grad();
             }
             if (warmup) warmup->step();
+            // Stopping is decided together: a signal on any rank, or rank 0's clock.
+            const bool budget = o.time_budget_s > 0 && seconds_since(start) >= o.time_budget_s;
+            sums[5] = stop_requested ? 1.0 : 0.0;
+            sums[6] = root && budget ? 1.0 : 0.0;
+            group.sum(sums, 7);
             const double ms = 1e3 * seconds_since(t0);
             ++step;
             result.step_ms.push_back(ms);
-            std::size_t items = 0;
-            for (auto r : batches[b]) items += train_data.items(r);
-            run.add(e, ms, items);
-            window.add(e, ms, items);
-            if (!std::isfinite(e.loss.item()))
-                throw diverged("the loss is " + std::to_string(e.loss.item()) + " (KL weight " + std::to_string(beta) + ")");
+            if (reducer) result.reduce_ms += reducer->finish_ms();
+            const double totals[5] = {sums[0], sums[1], sums[2], sums[3], sums[4]};
+            run.add(totals, ms);
+            window.add(totals, ms);
+            const double loss = sums[0] / sums[3];
+            if (!std::isfinite(loss))
+                throw diverged("the loss is " + std::to_string(loss) + " (KL weight " + std::to_string(beta) + ")");
             if (o.checkpoint_every > 0 && step % o.checkpoint_every == 0 && b + 1 < batches.size()) save(epoch, b + 1);
             const double rate = run.steps / std::max(1e-9, seconds_since(epoch_start));
             const json w = window.summary();
             if (bar.active() && (step % 5 == 0 || b + 1 == batches.size()))
                 bar.draw(epoch + 1, o.epochs, b + 1, batches.size(), rate, w["loss"], w["recon"], w["kl"], beta, "");
-            if (o.log_every && step % static_cast<long>(o.log_every) == 0) {
+            if (root && o.log_every && step % static_cast<long>(o.log_every) == 0) {
                 json line = {{"type", "step"}, {"step", step}, {"epoch", epoch + 1}, {"kl_weight", beta},
                              {"ms_per_step", window.ms / window.steps},
                              {train_data.item_name() + "_per_s", 1e3 * window.items / std::max(1e-9, window.ms)}};
@@ -374,12 +413,12 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
                               << "  w " << beta << "  " << std::setprecision(1) << window.ms / window.steps << " ms/step\n";
                 window = Running();
             }
-            const bool budget = o.time_budget_s > 0 && seconds_since(start) >= o.time_budget_s;
             const bool steps_done = o.max_steps > 0 && step >= o.max_steps;
-            if (stop_requested || budget || steps_done) {
-                result.interrupted = stop_requested;
+            const bool signalled = sums[5] > 0, out_of_time = sums[6] > 0;
+            if (signalled || out_of_time || steps_done) {
+                result.interrupted = signalled;
                 result.signal = stop_signal;
-                result.stopped_early = !stop_requested;
+                result.stopped_early = !signalled;
                 if (b + 1 < batches.size()) {  // mid-epoch: save the position and leave
                     bar.finish();
                     save(epoch, b + 1);
@@ -393,7 +432,7 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
         json epoch_record = {{"type", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"kl_weight", o.kl.at(step)},
                              {"train", run.summary()}, {"wall_s", seconds_since(epoch_start)}};
         if (o.validate && valid) {
-            const Metrics m = evaluate(model, *valid);
+            const Metrics m = evaluate(model, *valid, 64, 1, &group);
             epoch_record["valid"] = {{"nll", m.nll}, {"kl", m.kl}, {"neg_elbo", m.neg_elbo()}};
             if (valid->item_name() == "tokens") epoch_record["valid"]["ppl_elbo"] = m.ppl_elbo();
         }
@@ -405,7 +444,7 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
         if (epoch_record.contains("valid"))
             line << " | valid nll " << double(epoch_record["valid"]["nll"]) << " kl " << double(epoch_record["valid"]["kl"])
                  << " -elbo " << double(epoch_record["valid"]["neg_elbo"]);
-        std::cerr << line.str() << "  [" << clock_text(seconds_since(epoch_start)) << "]\n";
+        if (root) std::cerr << line.str() << "  [" << clock_text(seconds_since(epoch_start)) << "]\n";
         save(epoch + 1, 0);
         if (result.interrupted || result.stopped_early) {
             finish_early(epoch + 1, 0, 1);

@@ -14,6 +14,7 @@
 #include "models/data/dataset.hpp"
 #include "models/vae/annealing.hpp"
 #include "models/vae/model.hpp"
+#include "nn/distributed.hpp"
 
 namespace tapegrad::models::vae {
 
@@ -36,6 +37,9 @@ struct TrainOptions {
     bool validate = true;         // evaluate on held-out data after each epoch
     long checkpoint_every = 500;  // also checkpoint every N steps within an epoch (0: at epoch ends only)
     bool detect_anomaly = false;  // name the first op with a NaN or infinite value or gradient (tape.hpp)
+    // The ranks that train together, each on its rows of every batch, with the
+    // numbers of one process (nn/distributed.hpp; nullptr: this process alone).
+    nn::distributed::Communicator* group = nullptr;
 };
 
 // What a checkpoint records besides the weights: the model's registered name and
@@ -55,6 +59,7 @@ struct TrainResult {
     nlohmann::json history = nlohmann::json::array();  // one record per finished epoch
     std::vector<double> step_ms; // forward + backward + update, per step of this process
     double train_seconds = 0.0;
+    double reduce_ms = 0.0;      // with several ranks: time spent waiting for gradient sums after the sweeps
     double median_step_ms() const;
 };
 

@@ -109,6 +109,7 @@ Tensor TransformerVAE::embed(const Indices& tokens, const Indices& positions) co
 
 Tensor TransformerVAE::pooled(const TextBatch& b) const {
     const PackedBatch p(b);
+    autograd::PackedRows packed;  // dropout's draws follow the tokens (autograd::RowSlice)
     const Tensor h = encoder.forward(embed(p.tokens, p.positions), p.packing);  // [N, D]
     Array lengths = Array::from_shape({b.size(), std::size_t{1}});
     for (std::size_t i = 0; i < b.size(); ++i) lengths(i, 0) = static_cast<float>(b.lengths[i]);
@@ -130,6 +131,7 @@ Tensor TransformerVAE::decoder_input(const Indices& tokens, const Indices& posit
 
 Tensor TransformerVAE::decoder_hidden(const TextBatch& b, const Tensor& z) const {
     const PackedBatch p(b);
+    autograd::PackedRows packed;
     const Tensor memory = unsqueeze(latent2memory(z), 1);  // [B, 1, D]: one slot
     const Tensor z_rows = latent2input ? gather(z, p.sentences) : Tensor();  // [N, latent]
     return decoder.forward(decoder_input(p.tokens, p.positions, z_rows), p.packing, memory,

@@ -139,6 +139,13 @@ TEST_CASE("elbo: (recon + beta KL) / B with each part reported; free bits floor 
     CHECK(f.loss.item() == doctest::Approx((10.0f + 2 * (0.3f + 0.3f)) / 2));
     f.loss.backward();
     CHECK_ARRAY_EQ(mu.grad(), zeros({2, 2}));
+    // Free bits 0.2: the dimension with mean KL 0.25 is above the floor and counts in
+    // full, with its gradient mu / B; the other counts 0.2 per example, with none.
+    const Tensor mu2(array({0, 1, 0, 0}, {2, 2}), true), logvar2(zeros({2, 2}), true);
+    const ELBO g = elbo(recon, nn::dist::Normal::from_logvar(mu2, logvar2), p, 1.0f, 0.2f);
+    CHECK(g.loss.item() == doctest::Approx((10.0f + 0.5f + 2 * 0.2f) / 2));
+    g.loss.backward();
+    CHECK_ARRAY_EQ(mu2.grad(), array({0, 0.5f, 0, 0}, {2, 2}));
 }
 
 TEST_CASE("ImageVAE: gradients of the whole -ELBO by finite differences (Bernoulli and Gaussian)") {
