@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "autograd/tape.hpp"
 
 #ifdef TAPEGRAD_MPI
 #include <mpi.h>
@@ -174,6 +173,12 @@ GradientReducer::GradientReducer(std::vector<Tensor> params, Communicator& group
 
 GradientReducer::~GradientReducer() {
     for (Tensor& p : params_) p.on_grad_ready({});
+    if (watching_) autograd::set_tape_observer(watcher_.outer);
+}
+
+void GradientReducer::Watcher::rule_finished(const char* op) {
+    if (outer) outer->rule_finished(op);
+    if (reducer->next_ > 0) reducer->group_.progress();
 }
 
 void GradientReducer::begin_step() {
@@ -181,6 +186,11 @@ void GradientReducer::begin_step() {
     arrived_.assign(params_.size(), false);
     next_ = 0;
     started_in_sweep_ = 0;
+    if (group_.size() > 1 && !watching_) {
+        watcher_.reducer = this;
+        watcher_.outer = autograd::set_tape_observer(&watcher_);
+        watching_ = true;
+    }
 }
 
 void GradientReducer::ready(std::size_t k) {
@@ -206,6 +216,10 @@ void GradientReducer::start_ready_buckets() {
 
 void GradientReducer::finish_step() {
     const auto t0 = std::chrono::steady_clock::now();
+    if (watching_) {
+        autograd::set_tape_observer(watcher_.outer);
+        watching_ = false;
+    }
     // Parameters the sweep did not reach on this rank add zeros, marked absent.
     for (Bucket& b : buckets_) {
         for (std::size_t slot = 0; slot < b.params.size(); ++slot) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/tape.hpp"
 #include "autograd/tensor.hpp"
 
 namespace tapegrad::nn::distributed {
@@ -117,6 +118,23 @@ public:
     double finish_ms() const { return finish_ms_; }
 
 private:
+    // MPI moves a started sum only inside MPI calls: while the sweep runs, the
+    // reducer watches the tape and lets the sums progress after every rule (and
+    // passes everything on to the observer that was there before, e.g. the profiler).
+    struct Watcher final : autograd::TapeObserver {
+        GradientReducer* reducer = nullptr;
+        autograd::TapeObserver* outer = nullptr;
+        void recorded(const char* op) override {
+            if (outer) outer->recorded(op);
+        }
+        void rule_started(const char* op) override {
+            if (outer) outer->rule_started(op);
+        }
+        void rule_finished(const char* op) override;
+        void sweep_finished() override {
+            if (outer) outer->sweep_finished();
+        }
+    };
     struct Bucket {
         std::vector<std::size_t> params;  // indices into params_
         std::vector<std::size_t> offsets;
@@ -134,6 +152,8 @@ private:
     std::vector<std::size_t> bucket_of_, slot_of_;  // per parameter
     std::vector<bool> arrived_;
     std::size_t next_ = 0;  // the next bucket to start
+    Watcher watcher_;
+    bool watching_ = false;
     std::size_t started_in_sweep_ = 0;
     double finish_ms_ = 0.0;
 };

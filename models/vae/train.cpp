@@ -389,7 +389,11 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
             const double ms = 1e3 * seconds_since(t0);
             ++step;
             result.step_ms.push_back(ms);
-            if (reducer) result.reduce_ms += reducer->finish_ms();
+            if (reducer) {
+                result.reduce_ms += reducer->finish_ms();
+                result.buckets = reducer->buckets();
+                result.buckets_in_sweep += static_cast<double>(reducer->started_in_sweep());
+            }
             const double totals[5] = {sums[0], sums[1], sums[2], sums[3], sums[4]};
             run.add(totals, ms);
             window.add(totals, ms);

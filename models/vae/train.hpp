@@ -60,6 +60,8 @@ struct TrainResult {
     std::vector<double> step_ms; // forward + backward + update, per step of this process
     double train_seconds = 0.0;
     double reduce_ms = 0.0;      // with several ranks: time spent waiting for gradient sums after the sweeps
+    std::size_t buckets = 0;     // with several ranks: gradient buckets a step sums,
+    double buckets_in_sweep = 0.0;  // and how many were started during the sweep, summed over the steps
     double median_step_ms() const;
 };
 
