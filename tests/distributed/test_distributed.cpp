@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "models/data/parallel.hpp"
+#include "models/vae/conditional_vae.hpp"
 #include "models/vae/image_vae.hpp"
 #include "models/vae/sentence_vae.hpp"
 #include "models/vae/train.hpp"
@@ -190,19 +191,26 @@ TEST_CASE("the sentence VAE on N ranks: the parameters of one process (GRU, drop
     check_same_as_one_process("text, free bits", [&] { return std::make_unique<SentenceVAE>(c); }, set, 0.2f);
 }
 
-TEST_CASE("the image VAE on N ranks: the parameters of one process (dynamic binarisation)") {
+TEST_CASE("the image VAEs on N ranks: the parameters of one process (dynamic binarisation, class labels)") {
     data::ImageSet images;
     images.count = examples;
     images.rows = 3;
     images.cols = 4;
     autograd::Generator g(4);
     for (std::size_t i = 0; i < examples * 12; ++i) images.pixels.push_back(static_cast<std::uint8_t>(g.below(256)));
+    for (std::size_t i = 0; i < examples; ++i) images.labels.push_back(static_cast<std::uint8_t>(g.below(3)));
     const data::ImageDataset set(images, data::Binarize::dynamic);
     ImageVAEConfig c;
     c.input = 12;
     c.hidden = 8;
     c.latent = 3;
     check_same_as_one_process("image", [&] { return std::make_unique<ImageVAE>(c); }, set);
+    ConditionalVAEConfig cc;
+    cc.input = 12;
+    cc.classes = 3;
+    cc.hidden = 8;
+    cc.latent = 3;
+    check_same_as_one_process("conditional", [&] { return std::make_unique<ConditionalVAE>(cc); }, set);
 }
 
 TEST_CASE("the Transformer VAE on N ranks: the parameters of one process (attention dropout, word dropout)") {
@@ -221,7 +229,7 @@ TEST_CASE("the Transformer VAE on N ranks: the parameters of one process (attent
     check_same_as_one_process("transformer", [&] { return std::make_unique<TransformerVAE>(c); }, set);
 }
 
-TEST_CASE("VNMT on N ranks: the parameters of one process (learned prior, dropout)") {
+TEST_CASE("the translation models on N ranks: the parameters of one process (VNMT and the attention model, dropout)") {
     const Toy toy;
     std::vector<data::Tokens> reversed = toy.corpus;
     for (auto& s : reversed) std::reverse(s.begin(), s.end());
@@ -233,6 +241,8 @@ TEST_CASE("VNMT on N ranks: the parameters of one process (learned prior, dropou
     c.latent = 3;
     c.variational = true;
     check_same_as_one_process("vnmt", [&] { return std::make_unique<Translator>(c); }, set);
+    c.variational = false;
+    check_same_as_one_process("attention model", [&] { return std::make_unique<Translator>(c); }, set);
 }
 
 TEST_CASE("a run checkpointed on N ranks resumes on fewer with the numbers of one uninterrupted process") {
