@@ -58,9 +58,11 @@ private:
 // Data parallelism (docs/distributed.md): a process that holds rows [begin, end)
 // of a global batch of `rows` examples draws, while a RowSlice is alive, what one
 // process with the whole batch would draw, and keeps its own rows. Every random
-// tensor below then must have the batch as its first axis (or a multiple of it,
-// batch-major, as attention's [B * heads, ...]); another shape is refused, since
-// its draws could not be matched to examples. Each process takes the engine through
+// tensor below then must have the batch as its first axis, or a multiple of it,
+// example-major (K samples of each example: [B * K, ...], as the importance-
+// weighted estimate draws); another shape is refused, since its draws could not be
+// matched to examples. (With one row per process every first axis is a multiple:
+// such a draw is taken for K copies of the example.) Each process takes the engine through
 // the same draws, so all keep the same state, and any number of processes gives
 // the numbers of one. Without a RowSlice, draws are for the tensor as it is.
 // `items` (optional) holds each example's number of tokens, for packed layouts
@@ -113,6 +115,10 @@ Array bernoulli(const Shape& shape, float p);
 void fill_bernoulli(float* out, const Shape& shape, float p, float if_true, float if_false);
 // The same draws as bytes (dropout keeps its mask as one byte per element).
 void fill_bernoulli(std::uint8_t* out, const Shape& shape, float p, std::uint8_t if_true, std::uint8_t if_false);
+// The same for n values in a row (a tensor of shape [n]).
+inline void fill_bernoulli(float* out, std::size_t n, float p, float if_true, float if_false) {
+    fill_bernoulli(out, Shape{n}, p, if_true, if_false);
+}
 // A random permutation of 0..n-1 (Fisher-Yates).
 std::vector<std::size_t> randperm(std::size_t n);
 

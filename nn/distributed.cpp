@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 
 #ifdef TAPEGRAD_MPI
@@ -115,6 +116,10 @@ Environment::Environment([[maybe_unused]] int& argc, [[maybe_unused]] char**& ar
     if (!initialised && started_by_mpirun()) {
         int provided = 0;
         MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);  // only the main thread calls MPI
+        if (provided < MPI_THREAD_FUNNELED) {
+            std::fprintf(stderr, "MPI gives no thread support (level %d); tapegrad's pool threads need MPI_THREAD_FUNNELED\n", provided);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
         we_started_mpi = true;
         initialised = 1;
     }
@@ -174,6 +179,11 @@ GradientReducer::GradientReducer(std::vector<Tensor> params, Communicator& group
 GradientReducer::~GradientReducer() {
     for (Tensor& p : params_) p.on_grad_ready({});
     if (watching_) autograd::set_tape_observer(watcher_.outer);
+    // Sums still in flight write into the buckets about to be freed, and the other
+    // ranks wait for this one's part: nothing can continue. (While an exception
+    // unwinds, its handler ends the job with its own message: train() does.)
+    if (in_flight_ && std::uncaught_exceptions() == 0)
+        group_.abort("a gradient reducer was destroyed in the middle of a step");
 }
 
 void GradientReducer::Watcher::rule_finished(const char* op) {
@@ -186,6 +196,7 @@ void GradientReducer::begin_step() {
     arrived_.assign(params_.size(), false);
     next_ = 0;
     started_in_sweep_ = 0;
+    in_flight_ = true;
     if (group_.size() > 1 && !watching_) {
         watcher_.reducer = this;
         watcher_.outer = autograd::set_tape_observer(&watcher_);
@@ -194,6 +205,9 @@ void GradientReducer::begin_step() {
 }
 
 void GradientReducer::ready(std::size_t k) {
+    if (arrived_[k])  // a second sweep in one step would add a bucket's gradients twice
+        throw Error("GradientReducer: parameter " + params_[k].name() + " got its gradient twice in one step; "
+                    "call begin_step() before each backward()");
     Bucket& b = buckets_[bucket_of_[k]];
     const std::size_t slot = slot_of_[k];
     const Array& g = params_[k].grad();
@@ -242,6 +256,7 @@ void GradientReducer::finish_step() {
             if (!p.has_grad()) p.set_grad(Array::from_shape(p.shape()));
             std::copy_n(b.buffer.data() + b.offsets[slot], p.size(), p.mutable_grad().data());
         }
+    in_flight_ = false;
     finish_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 

@@ -154,6 +154,7 @@ private:
     std::size_t next_ = 0;  // the next bucket to start
     Watcher watcher_;
     bool watching_ = false;
+    bool in_flight_ = false;  // between begin_step() and finish_step()
     std::size_t started_in_sweep_ = 0;
     double finish_ms_ = 0.0;
 };

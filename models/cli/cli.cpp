@@ -466,10 +466,12 @@ int train_command(TrainArgs& a, const ModelType& type) {
     const TrainResult r = train(*model, *d.train, valid, {type.name, config}, o);
     std::cout << std::fixed << std::setprecision(2) << "trained " << r.steps << " steps (" << r.epochs << " epochs) in "
               << r.train_seconds << " s; median " << r.median_step_ms() << " ms/step\n";
-    if (o.group->size() > 1)
-        std::cout << "data parallel: " << o.group->size() << " ranks; " << r.buckets_in_sweep / std::max<long>(1, r.steps)
-                  << " of " << r.buckets << " gradient buckets a step started during the sweep; waiting for the sums after it took "
-                  << r.reduce_ms / std::max<long>(1, r.steps) << " ms/step\n";
+    if (o.group->size() > 1) {
+        const double steps = static_cast<double>(std::max<std::size_t>(1, r.step_ms.size()));  // this run's, not the resumed ones
+        std::cout << "data parallel: " << o.group->size() << " ranks; " << r.buckets_in_sweep / steps << " of " << r.buckets
+                  << " gradient buckets a step started during the sweep; waiting for the sums after it took "
+                  << r.reduce_ms / steps << " ms/step\n";
+    }
     std::string why = "drawn by rank 0";
     const std::string png = o.group->root() ? plot_curves(a.run_dir, why) : std::string();
     std::cout << "checkpoint: " << a.run_dir << "/checkpoint.npz   metrics: " << a.run_dir << "/metrics.jsonl\n";

@@ -19,20 +19,24 @@ ELBO elbo(const Tensor& recon, const nn::dist::Normal& q, const nn::dist::Normal
     e.beta = beta;
     e.batch = B;
     Tensor kl_term = e.kl;
-    if (free_bits > 0.0f) {
-        // B * sum_j max(free_bits, mean_b KL_bj), written as a sum over examples so
-        // that ranks holding parts of the batch add up to it: dimension j counts its
-        // examples' KL where the batch's mean is above the floor (the gradient flows),
-        // and free_bits for each example where it is not (no gradient).
+    auto* group = WholeBatch::group();
+    if (free_bits > 0.0f && (!group || group->size() == 1)) {
+        // B * sum_j max(free_bits, mean_b KL_bj)
+        kl_term = static_cast<float>(B) * sum(clamp(mean(kl_elements, 0), free_bits, std::numeric_limits<float>::infinity()));
+    } else if (free_bits > 0.0f) {
+        // The same term as a sum over examples, so that ranks holding parts of the
+        // batch add up to it: dimension j counts its examples' KL where the whole
+        // batch's mean is above the floor (the gradient flows), and free_bits for
+        // each example where it is not (no gradient).
         const Tensor per_dim = sum(kl_elements, 0);  // [Z]
         std::vector<double> totals(per_dim.value().begin(), per_dim.value().end());
         totals.push_back(static_cast<double>(B));
-        if (auto* group = WholeBatch::group()) group->sum(totals.data(), totals.size());
+        group->sum(totals.data(), totals.size());
         const double rows = totals.back();
         Array above = Array::from_shape(per_dim.shape());
         float floored = 0.0f;
         for (std::size_t j = 0; j < above.size(); ++j) {
-            above(j) = totals[j] / rows > free_bits ? 1.0f : 0.0f;
+            above(j) = totals[j] / rows >= free_bits ? 1.0f : 0.0f;  // clamp's gradient flows at the floor too
             floored += above(j) == 0.0f ? free_bits * static_cast<float>(B) : 0.0f;
         }
         kl_term = sum(per_dim * Tensor(std::move(above))) + floored;

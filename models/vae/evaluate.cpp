@@ -80,12 +80,14 @@ nn::distributed::RowRange on_my_rows(nn::distributed::Communicator& group, const
     } else if (none) {
         none();
     }
-    if (whole.size() < static_cast<std::size_t>(ranks)) {
-        std::string state = generator().state();
-        group.broadcast(state, ranks - 1);
-        generator().set_state(state);
-    }
     return rows;
+}
+
+void share_random_state(nn::distributed::Communicator& group, std::size_t rows) {
+    if (rows >= static_cast<std::size_t>(group.size())) return;
+    std::string state = generator().state();
+    group.broadcast(state, group.size() - 1);
+    generator().set_state(state);
 }
 
 Metrics evaluate(LatentVariableModel& model, const data::Dataset& data, std::size_t batch_size, std::uint64_t seed,
@@ -105,6 +107,7 @@ Metrics evaluate(LatentVariableModel& model, const data::Dataset& data, std::siz
             if (model.variational()) sums[1] += sum(kl_divergence(q, model.prior(batch))).item();
             for (auto r : batch.rows) sums[2] += static_cast<double>(data.items(r));
         });
+        if (group) share_random_state(*group, whole.size());
     }
     if (group) group->sum(sums, 3);
     Metrics m;
@@ -162,6 +165,7 @@ ImportanceWeighted importance_weighted_nll(LatentVariableModel& model, const dat
                 sums[2] += static_cast<double>(data.items(rows[s]));
             }
         });
+        if (group) share_random_state(*group, whole.size());
     }
     if (group) group->sum(sums, 3);
     r.examples = n;

@@ -63,11 +63,15 @@ LatentMetrics latent_metrics(LatentVariableModel& model, const data::Dataset& da
 // Data parallelism: runs mine(part, rows) on this rank's rows of `whole` (all of
 // them with one rank), with the random draws of the whole batch (autograd::
 // RowSlice). A rank left without rows (a batch with fewer rows than ranks) runs
-// none() instead, which must make the collective calls mine() makes, and then
-// takes the random engine of the last rank, which always has rows. Returns the rows.
+// none() instead, which must make the collective calls mine() makes. Returns the rows.
 nn::distributed::RowRange on_my_rows(nn::distributed::Communicator& group, const data::Batch& whole,
                                      const std::function<void(const data::Batch&, nn::distributed::RowRange)>& mine,
                                      const std::function<void()>& none = {});
+// After a batch of `rows` examples: if some rank had none (rows < ranks), its
+// random engine missed the batch's draws, so every rank takes the engine of the
+// last rank, which always has rows. Call it after the step's other collective
+// calls (the gradient sums), in the same place on every rank.
+void share_random_state(nn::distributed::Communicator& group, std::size_t rows);
 
 // The estimators on raw posterior parameters (shared by every model, tested alone):
 // mu, logvar [N, Z].

@@ -228,8 +228,9 @@ json read_run_meta(const std::string& run_dir) {
     }
 }
 
-TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, const data::Dataset* valid,
-                  const RunRecord& record, const TrainOptions& o) {
+namespace {
+TrainResult train_steps(LatentVariableModel& model, const data::Dataset& train_data, const data::Dataset* valid,
+                        const RunRecord& record, const TrainOptions& o) {
     if (train_data.size() == 0) throw Error("train: the training data has no examples");
     if (o.batch_size == 0) throw Error("train: the batch size must be at least 1");
     // Data parallelism (nn/distributed.hpp): every rank runs this loop on its rows
@@ -354,9 +355,10 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
             if (update_in_sweep) optimizer.begin_step();
             if (reducer) reducer->begin_step();
             // This rank's rows of the batch; the step's sums over them: loss * examples,
-            // NLL, KL, examples, items, and votes to stop (a signal; rank 0's clock).
+            // NLL, KL, examples, items, and votes to stop (a signal; rank 0's clock; the
+            // signal's number).
             const data::Batch whole = train_data.batch(batches[b]);
-            double sums[7] = {0, 0, 0, 0, 0, 0, 0};
+            double sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
             on_my_rows(group, whole, [&](const data::Batch& part, nn::distributed::RowRange mine) {
                 WholeBatch whole_batch(group);  // free bits read the whole batch's KL
                 const ELBO e = model.loss(part, beta, o.free_bits);
@@ -375,6 +377,7 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
                 }
             });
             if (reducer) reducer->finish_step();
+            share_random_state(group, whole.size());  // after the sums: collectives in one order on every rank
             if (!update_in_sweep) {
                 if (o.clip_norm > 0.0f) nn::clip_grad_norm(optimizer.params(), o.clip_norm);
                 optimizer.step();
@@ -385,7 +388,8 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
             const bool budget = o.time_budget_s > 0 && seconds_since(start) >= o.time_budget_s;
             sums[5] = stop_requested ? 1.0 : 0.0;
             sums[6] = root && budget ? 1.0 : 0.0;
-            group.sum(sums, 7);
+            sums[7] = stop_requested ? static_cast<double>(stop_signal) : 0.0;
+            group.sum(sums, 8);
             const double ms = 1e3 * seconds_since(t0);
             ++step;
             result.step_ms.push_back(ms);
@@ -421,7 +425,7 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
             const bool signalled = sums[5] > 0, out_of_time = sums[6] > 0;
             if (signalled || out_of_time || steps_done) {
                 result.interrupted = signalled;
-                result.signal = stop_signal;
+                result.signal = signalled ? static_cast<int>(sums[7] / sums[5]) : 0;  // mpirun gives every rank the same one
                 result.stopped_early = !signalled;
                 if (b + 1 < batches.size()) {  // mid-epoch: save the position and leave
                     bar.finish();
@@ -459,6 +463,20 @@ TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, c
     result.epochs = static_cast<double>(o.epochs);
     result.train_seconds = seconds_since(start);
     return result;
+}
+
+}  // namespace
+
+TrainResult train(LatentVariableModel& model, const data::Dataset& train_data, const data::Dataset* valid,
+                  const RunRecord& record, const TrainOptions& o) {
+    if (!o.group || o.group->size() == 1) return train_steps(model, train_data, valid, record, o);
+    // An error on one rank (a file it cannot write, an anomaly in its rows) would
+    // leave the others waiting in a sum for ever: it ends them all.
+    try {
+        return train_steps(model, train_data, valid, record, o);
+    } catch (const std::exception& e) {
+        o.group->abort(std::string("error: ") + e.what());
+    }
 }
 
 std::string plot_curves(const std::string& run_dir, std::string& why) {
