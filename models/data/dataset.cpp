@@ -39,7 +39,7 @@ Batch Batch::subset(const std::vector<std::size_t>& which) const {
         for (std::size_t k = 0; k < which.size(); ++k) std::copy_n(x.value().data() + which[k] * D, D, xs.data() + k * D);
         out.x = autograd::Tensor(std::move(xs));
     }
-    if (labels.size()) {
+    if (labels.dimension() == 1) {  // (a batch without labels holds a 0-d array of one element)
         out.labels = Indices::from_shape({which.size()});
         for (std::size_t k = 0; k < which.size(); ++k) out.labels(k) = labels(which[k]);
     }
@@ -74,7 +74,7 @@ Batch Batch::slice(std::size_t begin, std::size_t end) const {
         std::copy_n(x.value().data() + begin * D, (end - begin) * D, xs.data());
         out.x = autograd::Tensor(std::move(xs));
     }
-    if (labels.size()) {
+    if (labels.dimension() == 1) {  // (a batch without labels holds a 0-d array of one element)
         out.labels = Indices::from_shape({end - begin});
         std::copy_n(labels.data() + begin, end - begin, out.labels.data());
     }

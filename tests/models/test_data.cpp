@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "models/data/dataset.hpp"
 #include "models/data/images.hpp"
 #include "models/data/text.hpp"
 #include "tests/support/check.hpp"
@@ -128,6 +129,30 @@ TEST_CASE("SentenceDataset: <sos>-shifted inputs and <eos>-ended targets, cut to
     CHECK_ARRAY_EQ(Array(b.inputs), array({2, 5, 0, 0, 2, 4, 5, 6}, {2, 4}));
     CHECK_ARRAY_EQ(Array(b.targets), array({5, 3, 0, 0, 4, 5, 6, 3}, {2, 4}));
     CHECK(b.tokens() == 6);
+}
+
+// A data-parallel rank's share of a batch (nn/distributed.hpp).
+TEST_CASE("Batch::slice: examples [begin, end) of every field, padded as the whole batch, labels only when there are any") {
+    const std::vector<Tokens> s = {{"a", "b", "c"}, {"b"}, {"c", "d"}};
+    const Vocabulary v = Vocabulary::from_words({"<pad>", "<unk>", "<sos>", "<eos>", "a", "b", "c", "d"});
+    const TextDataset d(SentenceDataset(s, v, 8));
+    const Batch whole = d.batch({0, 1, 2});
+    const Batch part = whole.slice(1, 3);
+    CHECK(part.rows == std::vector<std::size_t>{1, 2});
+    CHECK(part.text.lengths == std::vector<std::size_t>{2, 3});
+    CHECK(part.text.inputs.shape()[1] == whole.text.inputs.shape()[1]);  // the whole batch's padding: 4, not 3
+    CHECK_ARRAY_EQ(Array(part.text.targets), array({5, 3, 0, 0, 6, 7, 3, 0}, {2, 4}));
+    CHECK(part.labels.dimension() == 0);  // text has no labels, and gets none
+    Batch images;
+    images.rows = {7, 8, 9};
+    images.x = autograd::Tensor(array({1, 2, 3, 4, 5, 6}, {3, 2}));
+    images.labels = Indices::from_shape({3});
+    images.labels = {4, 5, 6};
+    const Batch last = images.slice(2, 3);
+    CHECK_ARRAY_EQ(last.x.value(), array({5, 6}, {1, 2}));
+    CHECK(last.labels.size() == 1);
+    CHECK(last.labels(0) == 6);
+    CHECK_THROWS_WITH_AS(images.slice(2, 2), doctest::Contains("Batch::slice: examples [2, 2) of a batch of 3"), Error);
 }
 
 TEST_CASE("plan_batches: every row exactly once, reproducible by seed, bucketing groups lengths") {
