@@ -23,6 +23,7 @@
 #include "models/vae/translator.hpp"
 #include "nn/distributed.hpp"
 #include "nn/nn.hpp"
+#include "tests/support/toy_corpus.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::models;
@@ -30,21 +31,9 @@ using namespace tapegrad::models::vae;
 using autograd::Tensor;
 namespace distributed = tapegrad::nn::distributed;
 namespace fs = std::filesystem;
+using tapegrad::testing::toy_corpus;
 
 namespace {
-
-// Sentences that count up from a random start, 2 to 6 words.
-std::vector<data::Tokens> toy_corpus(std::size_t n, std::uint64_t seed) {
-    autograd::Generator g(seed);
-    std::vector<data::Tokens> out;
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t start = g.below(6), len = 2 + g.below(5);
-        data::Tokens t;
-        for (std::size_t k = 0; k < len; ++k) t.push_back("w" + std::to_string((start + k) % 9));
-        out.push_back(t);
-    }
-    return out;
-}
 
 // 37 examples in batches of 4: an epoch is 9 batches of 4 and one of 1, which
 // leaves ranks without rows.
@@ -127,6 +116,17 @@ struct Toy {
     std::vector<data::Tokens> corpus = toy_corpus(examples, 3);
     Toy() { vocab = data::Vocabulary::build(corpus, 1); }
     data::SentenceDataset sentences() const { return data::SentenceDataset(corpus, vocab, 12); }
+    // A small sentence VAE with both dropouts on.
+    SentenceVAEConfig text_config() const {
+        SentenceVAEConfig c;
+        c.vocab = vocab.size();
+        c.embed = 6;
+        c.hidden = 7;
+        c.latent = 3;
+        c.embedding_dropout = 0.3f;
+        c.word_dropout = 0.25f;
+        return c;
+    }
 };
 
 }  // namespace
@@ -180,13 +180,7 @@ TEST_CASE("row_range: contiguous shares in rank order, differing by at most one 
 TEST_CASE("the sentence VAE on N ranks: the parameters of one process (GRU, dropouts, free bits)") {
     const Toy toy;
     const data::TextDataset set(toy.sentences(), true);
-    SentenceVAEConfig c;
-    c.vocab = toy.vocab.size();
-    c.embed = 6;
-    c.hidden = 7;
-    c.latent = 3;
-    c.embedding_dropout = 0.3f;
-    c.word_dropout = 0.25f;
+    const SentenceVAEConfig c = toy.text_config();
     check_same_as_one_process("text", [&] { return std::make_unique<SentenceVAE>(c); }, set);
     check_same_as_one_process("text, free bits", [&] { return std::make_unique<SentenceVAE>(c); }, set, 0.2f);
 }
@@ -249,13 +243,7 @@ TEST_CASE("a run checkpointed on N ranks resumes on fewer with the numbers of on
     distributed::Communicator& world = distributed::world();
     const Toy toy;
     const data::TextDataset set(toy.sentences(), true);
-    SentenceVAEConfig c;
-    c.vocab = toy.vocab.size();
-    c.embed = 6;
-    c.hidden = 7;
-    c.latent = 3;
-    c.embedding_dropout = 0.3f;
-    c.word_dropout = 0.25f;
+    const SentenceVAEConfig c = toy.text_config();
     const RunRecord record{"text", to_json(c)};
     // One folder for all ranks, named by rank 0.
     std::string dir = (fs::temp_directory_path() / ("tapegrad-distributed-" + std::to_string(::getpid()))).string();

@@ -17,6 +17,7 @@
 #include "models/vae/train.hpp"
 #include "nn/nn.hpp"
 #include "tests/support/check.hpp"
+#include "tests/support/toy_corpus.hpp"
 
 using namespace tapegrad;
 using namespace tapegrad::models;
@@ -24,23 +25,10 @@ using namespace tapegrad::models::vae;
 using autograd::Tensor;
 using tapegrad::testing::check_module_gradients;
 using tapegrad::testing::random_array;
+using tapegrad::testing::toy_corpus;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A toy corpus with structure (each sentence counts up from a random start), so
-// that a model can learn it and its latent code has something to carry.
-std::vector<data::Tokens> toy_corpus(std::size_t n, std::uint64_t seed) {
-    autograd::Generator g(seed);
-    std::vector<data::Tokens> out;
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t start = g.below(6), len = 2 + g.below(5);
-        data::Tokens t;
-        for (std::size_t k = 0; k < len; ++k) t.push_back("w" + std::to_string((start + k) % 9));
-        out.push_back(t);
-    }
-    return out;
-}
 
 struct ToyText {
     data::Vocabulary vocab;
