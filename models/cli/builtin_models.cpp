@@ -178,8 +178,17 @@ ModelType translate_model() {
         cmd.add_option("--latent", c->latent, "latent size of the variational model")->check(count_at_least(1))->capture_default_str();
         cmd.add_option("--dropout", c->dropout, "dropout on the embeddings and the attention outputs")
             ->check(probability())->capture_default_str();
-        cmd.add_flag("--variational", c->variational, "VNMT: a latent z with a learned prior p(z|x) (default: the deterministic model)");
-        return [c] { return to_json(*c); };
+        CLI::Option* variational =
+            cmd.add_flag("--variational", c->variational, "VNMT: a latent z with a learned prior p(z|x) (default: the deterministic model)");
+        auto posterior = std::make_shared<std::string>("encoder");
+        cmd.add_option("--posterior", *posterior,
+                       "what VNMT's posterior reads of the target: encoder (its states, as Zhang et al.) or embeddings "
+                       "(the mean of its word embeddings: no second encoder pass)")
+            ->check(CLI::IsMember({"encoder", "embeddings"}))->needs(variational)->capture_default_str();
+        return [c, posterior] {
+            c->posterior = posterior_input_from_name(*posterior);
+            return to_json(*c);
+        };
     };
     t.build = [](const json& config) -> std::unique_ptr<LatentVariableModel> {
         return std::make_unique<Translator>(translator_config_from_json(config));

@@ -34,7 +34,14 @@ Tensor inverse_lengths(const std::vector<std::size_t>& lengths) {
 nlohmann::json to_json(const TranslatorConfig& c) {
     return {{"source_vocab", c.source_vocab}, {"vocab", c.target_vocab}, {"embed", c.embed},
             {"hidden", c.hidden},             {"latent", c.latent},      {"variational", c.variational},
-            {"dropout", c.dropout}};
+            {"dropout", c.dropout},
+            {"posterior", c.posterior == TranslatorConfig::PosteriorInput::embeddings ? "embeddings" : "encoder"}};
+}
+
+TranslatorConfig::PosteriorInput posterior_input_from_name(const std::string& name) {
+    if (name == "encoder") return TranslatorConfig::PosteriorInput::encoder;
+    if (name == "embeddings") return TranslatorConfig::PosteriorInput::embeddings;
+    throw Error("Translator: unknown posterior input '" + name + "' (expected encoder or embeddings)");
 }
 
 TranslatorConfig translator_config_from_json(const nlohmann::json& j) {
@@ -46,6 +53,7 @@ TranslatorConfig translator_config_from_json(const nlohmann::json& j) {
     c.latent = j.at("latent");
     c.variational = j.at("variational");
     c.dropout = j.value("dropout", 0.2f);
+    c.posterior = posterior_input_from_name(j.value("posterior", std::string("encoder")));
     return c;
 }
 
@@ -58,7 +66,8 @@ Translator::Translator(const TranslatorConfig& c)
       prior_hidden(2 * c.hidden, c.hidden),
       prior_mu(c.hidden, c.latent),
       prior_logvar(c.hidden, c.latent),
-      posterior_hidden(4 * c.hidden, c.hidden),
+      posterior_hidden(2 * c.hidden + (c.posterior == TranslatorConfig::PosteriorInput::embeddings ? c.embed : 2 * c.hidden),
+                       c.hidden),
       posterior_mu(c.hidden, c.latent),
       posterior_logvar(c.hidden, c.latent),
       from_z(c.latent, c.hidden),
@@ -111,8 +120,15 @@ Normal Translator::prior_from(const Tensor& m_x) const {
     return Normal::from_logvar(prior_mu(h), prior_logvar(h));
 }
 
+Tensor Translator::target_summary(const TextBatch& t) const {
+    if (config.posterior == TranslatorConfig::PosteriorInput::encoder) return summary(t, target_embedding);
+    // The padding row of the embedding is zero, so the sum covers the real words only.
+    const Tensor words = dropped(target_embedding(t.targets), config.dropout, is_training());  // [B, T, E]
+    return mul(sum(words, 1), inverse_lengths(t.lengths));
+}
+
 Normal Translator::posterior_from(const Tensor& m_x, const TextBatch& target) const {
-    const Tensor h = tanh(posterior_hidden(concat({m_x, summary(target, target_embedding)}, 1)));
+    const Tensor h = tanh(posterior_hidden(concat({m_x, target_summary(target)}, 1)));
     return Normal::from_logvar(posterior_mu(h), posterior_logvar(h));
 }
 

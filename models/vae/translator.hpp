@@ -9,6 +9,8 @@
 //   prior      p(z | x):    tanh(Linear(m_x)) -> mu, logvar             [B, Z]
 //   posterior  q(z | x, y): tanh(Linear([m_x, m_y])) -> mu, logvar, where m_y is
 //              the mean of the same encoder's states over the target sentence
+//              (Zhang et al.), or with --posterior embeddings the mean of the
+//              target's word embeddings [B, E], which spares a second encoder pass
 //   z at every step: e = tanh(from_z(z)) [B, H] joins each decoder input
 //   decoder    GRU over [embed(y_{t-1}), e] from s_0 = tanh(Linear(m_x)) -> s_t [B, T, H]
 //   attention  score(s_t, h_j) = s_t^T W_a h_j / sqrt(2H) over the real source
@@ -38,10 +40,16 @@ struct TranslatorConfig {
     std::size_t source_vocab = 0, target_vocab = 0;  // set from the data
     std::size_t embed = 256, hidden = 256, latent = 64;
     bool variational = false;  // true: VNMT; false: the deterministic attention model
+    // What the posterior reads of the target: the encoder's states (as Zhang et al.)
+    // or only its word embeddings, which costs no second pass of the encoder.
+    enum class PosteriorInput { encoder, embeddings };
+    PosteriorInput posterior = PosteriorInput::encoder;
     float dropout = 0.2f;      // on the embeddings and the attention outputs, in training
 };
 nlohmann::json to_json(const TranslatorConfig& c);
 TranslatorConfig translator_config_from_json(const nlohmann::json& j);
+// "encoder" or "embeddings"; anything else is an error that names the choices.
+TranslatorConfig::PosteriorInput posterior_input_from_name(const std::string& name);
 
 class Translator : public LatentVariableModel, public SequenceGenerator {
 public:
@@ -58,6 +66,8 @@ public:
     // The mean over the real positions of the encoder's states of a sentence, read
     // with the given embedding (the target's for the posterior): [B, 2H].
     Tensor summary(const data::TextBatch& sentences, const nn::Embedding& embedding) const;
+    // m_y, what the posterior reads of the target: [B, 2H] or, with embeddings, [B, E].
+    Tensor target_summary(const data::TextBatch& target) const;
     // p(z | x) and q(z | x, y) from the source summary (and the target's).
     nn::dist::Normal prior_from(const Tensor& source_summary) const;
     nn::dist::Normal posterior_from(const Tensor& source_summary, const data::TextBatch& target) const;

@@ -112,6 +112,48 @@ TEST_CASE("Translator: gradients of -log p(y|x) and of VNMT's conditional ELBO b
     }
 }
 
+TEST_CASE("Translator: VNMT whose posterior reads the target's embeddings: gradients, and what it reads") {
+    autograd::manual_seed(72);
+    TranslatorConfig c = tiny(true);
+    c.posterior = TranslatorConfig::PosteriorInput::embeddings;
+    c.dropout = 0.1f;
+    Translator m(c);
+    CHECK(m.posterior_hidden.weight.shape() == Shape{4, 2 * 4 + 5});  // [H, 2H + E]
+    const data::Batch b = two_pairs();
+    tapegrad::testing::check_module_gradients(m, [&] {
+        autograd::SeedScope same_noise(8);
+        return m.loss(b, 0.7f).loss;
+    }, {.h = 3e-3, .rtol = 2e-2, .atol = 3e-3}, 3);
+
+    // m_y is the mean of the target's word embeddings (words and </s>), and the
+    // encoder never reads the target: its parameters get no gradient from q alone.
+    m.eval();
+    const Tensor m_y = m.target_summary(b.text);
+    REQUIRE(m_y.shape() == Shape{2, 5});
+    const Array& E = m.target_embedding.weight.value();
+    for (std::size_t row = 0; row < 2; ++row)
+        for (std::size_t d = 0; d < 5; ++d) {
+            float want = 0.0f;
+            for (std::size_t t = 0; t < b.text.lengths[row]; ++t)
+                want += E(static_cast<std::size_t>(b.text.targets(row, t)), d);
+            CHECK(m_y.value()(row, d) == doctest::Approx(want / static_cast<float>(b.text.lengths[row])).epsilon(1e-6));
+        }
+    m.zero_grad();
+    const Tensor q_mu = m.posterior_from(Tensor(xt::zeros<float>({2ul, 8ul})), b.text).loc;
+    autograd::sum(q_mu).backward();
+    for (auto& [name, t] : m.named_parameters())
+        if (name.rfind("encoder", 0) == 0) CHECK_MESSAGE(!t.has_grad(), name);
+    CHECK(m.target_embedding.weight.has_grad());
+    // A checkpoint's config names the choice and reads back.
+    CHECK(to_json(c).at("posterior") == "embeddings");
+    CHECK(translator_config_from_json(to_json(c)).posterior == TranslatorConfig::PosteriorInput::embeddings);
+    nlohmann::json older = to_json(tiny(true));
+    older.erase("posterior");  // configs written before the choice existed
+    CHECK(translator_config_from_json(older).posterior == TranslatorConfig::PosteriorInput::encoder);
+    older["posterior"] = "decoder";
+    CHECK_THROWS_WITH_AS(translator_config_from_json(older), doctest::Contains("unknown posterior input 'decoder'"), Error);
+}
+
 TEST_CASE("Translator: the deterministic model has no z, no KL and none of VNMT's parameters") {
     autograd::manual_seed(71);
     Translator det(tiny(false)), vnmt(tiny(true));
