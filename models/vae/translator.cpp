@@ -32,10 +32,12 @@ Tensor inverse_lengths(const std::vector<std::size_t>& lengths) {
 }  // namespace
 
 nlohmann::json to_json(const TranslatorConfig& c) {
-    return {{"source_vocab", c.source_vocab}, {"vocab", c.target_vocab}, {"embed", c.embed},
-            {"hidden", c.hidden},             {"latent", c.latent},      {"variational", c.variational},
-            {"dropout", c.dropout},
-            {"posterior", c.posterior == TranslatorConfig::PosteriorInput::embeddings ? "embeddings" : "encoder"}};
+    nlohmann::json j = {{"source_vocab", c.source_vocab}, {"vocab", c.target_vocab}, {"embed", c.embed},
+                        {"hidden", c.hidden},             {"latent", c.latent},      {"variational", c.variational},
+                        {"dropout", c.dropout}};
+    if (c.variational)  // the deterministic model has no posterior
+        j["posterior"] = c.posterior == TranslatorConfig::PosteriorInput::embeddings ? "embeddings" : "encoder";
+    return j;
 }
 
 TranslatorConfig::PosteriorInput posterior_input_from_name(const std::string& name) {
