@@ -545,7 +545,7 @@ int eval_command(const EvalArgs& a) {
 
 struct GenerateArgs {
     std::string run_dir, data_flag, method = "greedy", out_png, from, to;
-    std::size_t n = 0, beam = 5, steps = 8;
+    std::size_t n = 0, beam = 5, steps = 8, no_repeat_ngram = 0;
     float temperature = 1.0f;
     std::uint64_t seed = 1;
     std::vector<std::string> sentences;
@@ -557,6 +557,7 @@ DecodeOptions decode_options(const GenerateArgs& a, const Run& r) {
     o.method = parse_decoding(a.method);
     o.temperature = a.temperature;
     o.beam_width = a.beam;
+    o.no_repeat_ngram = a.no_repeat_ngram;
     o.max_length = r.meta["config"]["data"].value("max_length", std::size_t{60});
     return o;
 }
@@ -573,6 +574,12 @@ data::Batch class_rows(std::size_t classes, std::size_t per) {
         for (std::size_t k = 0; k < per; ++k) b.labels(c * per + k) = static_cast<std::int64_t>(c);
     b.rows.resize(classes * per);
     return b;
+}
+
+// --no-repeat-ngram means nothing to a model that draws images: saying so beats ignoring it.
+void refuse_no_repeat_for_images(const GenerateArgs& a, const Run& r) {
+    if (a.no_repeat_ngram > 0)
+        throw Error("--no-repeat-ngram applies to sentences; model '" + r.type->name + "' generates images");
 }
 
 int sample_command(const GenerateArgs& a) {
@@ -597,6 +604,7 @@ int sample_command(const GenerateArgs& a) {
     }
     const auto* images = dynamic_cast<const ImageGenerator*>(r.model.get());
     if (!images) throw Error("model '" + r.type->name + "' does not generate images");
+    refuse_no_repeat_for_images(a, r);
     autograd::NoGradGuard no_grad;
     nn::EvalGuard eval(*r.model);
     const std::string path = a.out_png.empty() ? a.run_dir + "/samples.png" : a.out_png;
@@ -668,6 +676,7 @@ int reconstruct_command(const GenerateArgs& a) {
     }
     const auto* images = dynamic_cast<const ImageGenerator*>(r.model.get());
     if (!images) throw Error("model '" + r.type->name + "' does not generate images");
+    refuse_no_repeat_for_images(a, r);
     Data d = run_data(r, a.data_flag);
     const std::size_t count = std::min(a.n_given ? a.n : 16, d.test->size());
     std::vector<std::size_t> rows(count);
@@ -687,7 +696,7 @@ int reconstruct_command(const GenerateArgs& a) {
 
 struct TranslateArgs {
     std::string run_dir, data_flag, split, method = "beam", out, json_out;
-    std::size_t beam = 5, batch_size = 64, n = 0, max_length = 0, examples = 0;
+    std::size_t beam = 5, batch_size = 64, n = 0, max_length = 0, examples = 0, no_repeat_ngram = 0;
     float length_penalty = 1.0f;
 };
 
@@ -720,6 +729,7 @@ std::vector<std::string> translate(Run& r, const std::vector<std::string>& sourc
     o.method = parse_decoding(a.method);
     o.beam_width = a.beam;
     o.length_penalty = a.length_penalty;
+    o.no_repeat_ngram = a.no_repeat_ngram;
     std::vector<std::string> out(sources.size());
     for (std::size_t from = 0; from < order.size(); from += a.batch_size) {
         const std::size_t to = std::min(order.size(), from + a.batch_size);
@@ -796,7 +806,7 @@ int translate_command(const TranslateArgs& a) {
               << chrf.format() << "\n";
     if (!a.json_out.empty()) {
         const json out = {{"model", r.type->name}, {"split", a.split}, {"sentences", sources.size()}, {"method", a.method},
-                          {"beam", a.beam}, {"length_penalty", a.length_penalty}, {"bleu", bleu.score},
+                          {"beam", a.beam}, {"length_penalty", a.length_penalty}, {"no_repeat_ngram", a.no_repeat_ngram}, {"bleu", bleu.score},
                           {"chrf", chrf.score}, {"seconds", seconds}};
         nn::write_file_atomically(a.json_out, out.dump(1) + "\n");
     }
@@ -887,6 +897,8 @@ int run(int argc, char** argv) {
             c->add_option("--temperature", ga.temperature, "sampling temperature")->check(positive())->capture_default_str();
             c->add_option("--beam", ga.beam, "beam width")->check(count_at_least(1))->capture_default_str();
             c->add_option("--seed", ga.seed, "seed of z")->check(count_at_least(0))->capture_default_str();
+            c->add_option("--no-repeat-ngram", ga.no_repeat_ngram, "sentences: no n-gram of this size occurs twice (0: no limit)")
+                ->check(count_at_least(0))->capture_default_str();
         };
         auto* sample_cmd = app.add_subcommand("sample", "generate from the prior z ~ N(0, I)");
         generation_flags(sample_cmd, "how many (5 sentences, 64 images, 10 per class for a conditional model)");
@@ -918,6 +930,8 @@ int run(int argc, char** argv) {
                                   "beam: rank finished translations by log p / length^this (0: no normalisation)")
             ->check(at_least(0))->capture_default_str();
         translate_cmd->add_option("--max-length", tra.max_length, "tokens per translation, </s> included (0: twice the source's, plus 10)")
+            ->check(count_at_least(0))->capture_default_str();
+        translate_cmd->add_option("--no-repeat-ngram", tra.no_repeat_ngram, "no n-gram of this size occurs twice in a translation (0: no limit)")
             ->check(count_at_least(0))->capture_default_str();
         translate_cmd->add_option("--batch-size", tra.batch_size, "sentences decoded together")->check(count_at_least(1))
             ->capture_default_str();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "autograd/autograd.hpp"
 
@@ -27,11 +28,22 @@ std::int64_t sample_row(const float* logits, std::size_t V, float temperature) {
     double total = 0.0;
     for (std::size_t v = 0; v < V; ++v) total += p[v] = std::exp(double(logits[v]) / temperature - m);
     double u = generator().uniform() * total;
+    std::size_t last = 0;  // the last token with some probability: where rounding may leave u
     for (std::size_t v = 0; v < V; ++v) {
+        if (p[v] == 0.0) continue;  // forbidden, or too unlikely to be drawn
+        last = v;
         u -= p[v];
         if (u < 0.0) return static_cast<std::int64_t>(v);
     }
-    return static_cast<std::int64_t>(V - 1);
+    return static_cast<std::int64_t>(last);
+}
+
+// Forbids, in a row of scores, the tokens that would repeat an n-gram of ids: their
+// scores become -inf. </s> never enters ids, so it is never forbidden and every row
+// keeps a token to choose.
+constexpr float forbidden = -std::numeric_limits<float>::infinity();
+void forbid_repeats(const std::vector<std::int64_t>& ids, std::size_t n, float* row) {
+    for (const std::int64_t v : repeated_ngram_tokens(ids, n)) row[v] = forbidden;
 }
 
 // Greedy and sampled decoding of a whole batch, step by step.
@@ -44,10 +56,11 @@ std::vector<std::vector<std::int64_t>> decode_batch(const SequenceGenerator& mod
     std::vector<std::vector<std::int64_t>> out(B);
     std::vector<bool> done(B, false);
     for (std::size_t t = 0; t < o.max_length; ++t) {
-        const Array logits = model.step(tokens, *state).value();
+        Array logits = model.step(tokens, *state).value();
         bool all = true;
         for (std::size_t b = 0; b < B; ++b) {
-            const float* row = logits.data() + b * V;
+            float* row = &logits(b, 0);
+            if (!done[b]) forbid_repeats(out[b], o.no_repeat_ngram, row);
             const std::int64_t next = o.method == Decoding::greedy
                                           ? static_cast<std::int64_t>(std::max_element(row, row + V) - row)
                                           : sample_row(row, V, o.temperature);
@@ -78,7 +91,7 @@ std::vector<std::int64_t> beam_search(const SequenceGenerator& model, const Arra
     for (std::size_t t = 0; t < o.max_length && !beams.empty(); ++t) {
         Indices tokens = Indices::from_shape({beams.size()});
         for (std::size_t i = 0; i < beams.size(); ++i) tokens(i) = beams[i].ids.empty() ? Vocabulary::sos : beams[i].ids.back();
-        const Array logp = log_softmax(model.step(tokens, *state), -1).value();
+        Array logp = log_softmax(model.step(tokens, *state), -1).value();
         struct Candidate {
             double score;
             std::size_t beam;
@@ -86,9 +99,11 @@ std::vector<std::int64_t> beam_search(const SequenceGenerator& model, const Arra
         };
         std::vector<Candidate> c;
         c.reserve(beams.size() * V);
-        for (std::size_t i = 0; i < beams.size(); ++i)
+        for (std::size_t i = 0; i < beams.size(); ++i) {
+            forbid_repeats(beams[i].ids, o.no_repeat_ngram, &logp(i, 0));
             for (std::size_t v = 0; v < V; ++v)
-                c.push_back({beams[i].score + logp(i, v), i, static_cast<std::int64_t>(v)});
+                if (logp(i, v) != forbidden) c.push_back({beams[i].score + logp(i, v), i, static_cast<std::int64_t>(v)});
+        }
         const std::size_t top = std::min(c.size(), 2 * K);
         std::partial_sort(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(top), c.end(),
                           [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
@@ -143,14 +158,17 @@ std::vector<std::vector<std::int64_t>> beam_search_batch(const SequenceGenerator
         for (std::size_t r = 0; const Search& s : searches)
             if (!s.over)
                 for (const Beam& b : s.beams) tokens(r++) = b.ids.empty() ? Vocabulary::sos : b.ids.back();
-        const Array logp = log_softmax(model.step(tokens, *state), -1).value();
+        Array logp = log_softmax(model.step(tokens, *state), -1).value();
         std::vector<std::size_t> parents;  // the state's rows the next step continues
         for (std::size_t first = 0; Search& s : searches) {
             if (s.over) continue;
             c.clear();
-            for (std::size_t i = 0; i < s.beams.size(); ++i)
+            for (std::size_t i = 0; i < s.beams.size(); ++i) {
+                forbid_repeats(s.beams[i].ids, o.no_repeat_ngram, &logp(first + i, 0));
                 for (std::size_t v = 0; v < V; ++v)
-                    c.push_back({s.beams[i].score + logp(first + i, v), i, static_cast<std::int64_t>(v)});
+                    if (logp(first + i, v) != forbidden)
+                        c.push_back({s.beams[i].score + logp(first + i, v), i, static_cast<std::int64_t>(v)});
+            }
             const std::size_t top = std::min(c.size(), 2 * K);
             std::partial_sort(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(top), c.end(),
                               [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
@@ -189,6 +207,18 @@ std::vector<std::vector<std::int64_t>> beam_search_batch(const SequenceGenerator
 }
 
 }  // namespace
+
+std::vector<std::int64_t> repeated_ngram_tokens(const std::vector<std::int64_t>& ids, std::size_t n) {
+    std::vector<std::int64_t> out;
+    if (n == 0 || ids.size() < n) return out;
+    // Every n-gram ids[i .. i+n) whose first n-1 tokens equal the last n-1 of ids.
+    const std::size_t tail = ids.size() - (n - 1);
+    for (std::size_t i = 0; i + n <= ids.size(); ++i)
+        if (std::equal(ids.begin() + static_cast<std::ptrdiff_t>(i), ids.begin() + static_cast<std::ptrdiff_t>(i + n - 1),
+                       ids.begin() + static_cast<std::ptrdiff_t>(tail)))
+            out.push_back(ids[i + n - 1]);
+    return out;
+}
 
 Decoding parse_decoding(const std::string& name) {
     if (name == "greedy") return Decoding::greedy;

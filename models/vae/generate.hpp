@@ -20,12 +20,22 @@ struct DecodeOptions {
     std::size_t beam_width = 5;  // beam
     float length_penalty = 1.0f; // beam: rank finished sentences by log p / length^penalty
     std::size_t max_length = 60; // tokens, </s> included
+    // > 0: no n-gram of this many tokens occurs twice in one output (every method).
+    // Greedy and beam decoding of a decoder that makes little use of z fall into
+    // loops of frequent tokens; this forbids them outright. 1 forbids any word twice,
+    // "," and "<unk>" included.
+    std::size_t no_repeat_ngram = 0;
     // beam: search for up to beam_batch sentences at once, their beams the rows of one
     // batch. false: one sentence after another (the reference the batched search is
     // tested against; the same sentences).
     bool batch_beams = true;
     std::size_t beam_batch = 64;
 };
+
+// The tokens that would complete an n-gram already in `ids` if appended to it (the
+// last n-1 tokens of ids followed by the token), in the order found; n = 1: every
+// token of ids. Empty for n = 0.
+std::vector<std::int64_t> repeated_ngram_tokens(const std::vector<std::int64_t>& ids, std::size_t n);
 
 // One token sequence per row of z [B, Z], without <s>, ending before </s>; the
 // condition (source sentences of a translation model) has B rows or none. Runs the

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "models/cli/cli.hpp"
@@ -118,6 +119,25 @@ TEST_CASE("cli: a text model on any corpus (--data, --files), then eval, sample,
     CHECK(in.err.find("--n") != std::string::npos);
     const Output r = tapegrad_vae({"reconstruct", "--run", run.string(), "w3 w4 w5"});
     CHECK(r.out.find("input: w3 w4 w5") != std::string::npos);
+    // Hot sampling repeats words; --no-repeat-ngram 1 lets no word occur twice in a sample.
+    auto samples_repeating_a_word = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> args = {"sample", "--run", run.string(), "--n", "20", "--method", "sample", "--temperature", "5"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const Output o = tapegrad_vae(args);
+        CHECK(o.status == 0);
+        std::istringstream lines(o.out);
+        std::size_t repeating = 0;
+        for (std::string line; std::getline(lines, line);) {
+            std::istringstream words(line);
+            std::set<std::string> seen;
+            bool twice = false;
+            for (std::string w; words >> w;) twice = !seen.insert(w).second || twice;
+            repeating += twice;
+        }
+        return repeating;
+    };
+    CHECK(samples_repeating_a_word({}) > 0);
+    CHECK(samples_repeating_a_word({"--no-repeat-ngram", "1"}) == 0);
 }
 
 TEST_CASE("cli: an MNIST run is evaluated on what it was trained on, and an image set has no validation split") {
@@ -143,6 +163,9 @@ TEST_CASE("cli: an MNIST run is evaluated on what it was trained on, and an imag
     CHECK(samples.status == 0);
     CHECK(fs::exists(run / "samples.png"));
     CHECK(fs::exists(run / "manifold.png"));  // a 2-D latent space
+    const Output nr = tapegrad_vae({"sample", "--run", run.string(), "--no-repeat-ngram", "2"});
+    CHECK(nr.status != 0);
+    CHECK(nr.err.find("--no-repeat-ngram applies to sentences; model 'image' generates images") != std::string::npos);
 }
 
 TEST_CASE("cli: bad flags, folders and checkpoints are errors that name the problem") {
@@ -341,4 +364,8 @@ TEST_CASE("cli: translation models train, evaluate, translate stdin and score a 
                                       "--target", "src", "--run", scratch("same_lang").string()});
     CHECK(same.status != 0);
     CHECK(same.err.find("--source and --target are both 'src'") != std::string::npos);
+    const Output posterior = tapegrad_vae({"train", "--model", "translate", "--data", pairs.string(), "--source", "src",
+                                           "--target", "tgt", "--posterior", "embeddings", "--run", scratch("posterior").string()});
+    CHECK(posterior.status != 0);
+    CHECK(posterior.err.find("--posterior requires --variational") != std::string::npos);
 }

@@ -2,6 +2,8 @@
 // differences, step-by-step decoding against the teacher-forced decoder, source
 // padding, the deterministic model's missing z, and batched beam search against the
 // one-sentence-at-a-time reference.
+#include <set>
+
 #include "models/vae/generate.hpp"
 #include "models/vae/sentence_vae.hpp"
 #include "models/vae/translator.hpp"
@@ -232,14 +234,18 @@ TEST_CASE("decode: batched beam search picks the sentences of the one-at-a-time 
     sources.source.lengths = {4, 2, 3, 4, 2, 4};
     sources.rows = {0, 1, 2, 3, 4, 5};
     const Array z = tapegrad::testing::random_array({6, 3}, 741);
+    bool forbidding_changed_something = false;
     for (std::size_t width : {1, 3, 5})
-        for (float penalty : {0.0f, 1.0f}) {
+        for (float penalty : {0.0f, 1.0f})
+            for (std::size_t no_repeat : {0, 2}) {
             CAPTURE(width);
             CAPTURE(penalty);
+            CAPTURE(no_repeat);
             DecodeOptions batched;
             batched.method = Decoding::beam;
             batched.beam_width = width;
             batched.length_penalty = penalty;
+            batched.no_repeat_ngram = no_repeat;
             batched.max_length = 9;
             batched.beam_batch = 4;  // two chunks: 4 sentences, then 2
             DecodeOptions one = batched;
@@ -249,5 +255,66 @@ TEST_CASE("decode: batched beam search picks the sentences of the one-at-a-time 
             CHECK(std::any_of(a.begin(), a.end(), [](const auto& s) { return !s.empty(); }));
             CHECK(a == r);
             CHECK(decode(sentence_vae, z, batched) == decode(sentence_vae, z, one));
+            if (no_repeat > 0) {
+                DecodeOptions free = batched;
+                free.no_repeat_ngram = 0;
+                forbidding_changed_something = forbidding_changed_something || decode(sentence_vae, z, free) != decode(sentence_vae, z, batched);
+            }
+            }
+    CHECK(forbidding_changed_something);  // so the searches above were held together on forbidden tokens too
+}
+
+namespace {
+
+// Whether some n-gram occurs twice in s.
+bool repeats_an_ngram(const std::vector<std::int64_t>& s, std::size_t n) {
+    std::set<std::vector<std::int64_t>> seen;
+    for (std::size_t i = 0; i + n <= s.size(); ++i)
+        if (!seen.insert(std::vector<std::int64_t>(s.begin() + static_cast<std::ptrdiff_t>(i),
+                                                   s.begin() + static_cast<std::ptrdiff_t>(i + n))).second)
+            return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("decode: the tokens that would repeat an n-gram, by hand") {
+    using V = std::vector<std::int64_t>;
+    CHECK(repeated_ngram_tokens({5, 6, 5}, 0).empty());
+    CHECK(repeated_ngram_tokens({5, 6, 5}, 1) == V{5, 6, 5});  // every token used
+    CHECK(repeated_ngram_tokens({5, 6, 5}, 2) == V{6});        // "5 6" is taken, so 6 may not follow 5 again
+    CHECK(repeated_ngram_tokens({5, 5}, 2) == V{5});
+    CHECK(repeated_ngram_tokens({5}, 2).empty());               // no earlier bigram
+    CHECK(repeated_ngram_tokens({4, 7, 9, 4, 7}, 3) == V{9});
+    CHECK(repeated_ngram_tokens({4, 7, 9, 4, 8}, 3).empty());
+    CHECK(repeated_ngram_tokens({4, 7, 9, 4, 7, 1, 4, 7}, 3) == V{9, 1});
+    CHECK(repeated_ngram_tokens({1, 2, 1, 2, 1}, 2) == V{2, 2});  // once per earlier occurrence
+}
+
+TEST_CASE("decode: with no_repeat_ngram no output repeats an n-gram, whatever the method") {
+    autograd::manual_seed(75);
+    SentenceVAEConfig sc;
+    sc.vocab = 12;
+    sc.embed = 6;
+    sc.hidden = 5;
+    sc.latent = 3;
+    SentenceVAE m(sc);
+    const Array z = tapegrad::testing::random_array({8, 3}, 751);
+    for (Decoding method : {Decoding::greedy, Decoding::sample, Decoding::beam})
+        for (std::size_t n : {1, 2, 3}) {
+            CAPTURE(static_cast<int>(method));
+            CAPTURE(n);
+            DecodeOptions o;
+            o.max_length = 30;
+            o.method = method;
+            o.temperature = 0.1f;  // sampling close to greedy, which loops
+            // Untrained, the decoder repeats itself: the option has something to forbid.
+            const auto free = decode(m, z, o);
+            CHECK(std::any_of(free.begin(), free.end(), [&](const auto& s) { return repeats_an_ngram(s, n); }));
+            o.no_repeat_ngram = n;
+            const auto out = decode(m, z, o);
+            REQUIRE(out.size() == 8);
+            for (const auto& s : out) CHECK_FALSE(repeats_an_ngram(s, n));
+            CHECK(std::any_of(out.begin(), out.end(), [](const auto& s) { return !s.empty(); }));
         }
 }
