@@ -7,6 +7,8 @@
 // --detok first re-spaces each hypothesis with the project's detokeniser,
 // detokenize(tokenize(line)) (models/data/parallel.hpp): the spacing a model's output
 // gets, for systems such as Apertium that leave "“ Dios" or "personas ,".
+// --paired-bootstrap OTHER_HYP_FILE also compares HYP_FILE (A) with a second system's
+// translations (B) by paired bootstrap resampling (models/eval/bootstrap.hpp).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -15,6 +17,7 @@
 #include "models/data/parallel.hpp"
 #include "models/data/text.hpp"
 #include "models/eval/bleu.hpp"
+#include "models/eval/bootstrap.hpp"
 #include "models/eval/chrf.hpp"
 
 using namespace tapegrad;
@@ -27,17 +30,31 @@ int main(int argc, char** argv) {
         ->required();
     bool detok = false;
     app.add_flag("--detok", detok, "re-space each translation with detokenize(tokenize(line)) before scoring");
+    std::string other_path;
+    std::size_t resamples = 1000;
+    CLI::Option* paired = app.add_option("--paired-bootstrap", other_path,
+                   "a second system's translations (B) of the same sources: how often B's BLEU beats HYP_FILE's (A) "
+                   "over paired resamples of the sentences");
+    app.add_option("--resamples", resamples, "resamples of --paired-bootstrap")
+        ->check(CLI::PositiveNumber)->needs(paired)->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         const auto refs = models::data::read_lines(ref_path);
-        auto hyps = models::data::read_lines(hyp_path);
-        if (detok)
-            for (auto& h : hyps) h = models::data::detokenize(models::data::tokenize(h));
-        if (refs.size() != hyps.size())
-            throw Error(ref_path + " has " + std::to_string(refs.size()) + " lines but " + hyp_path + " has " +
-                        std::to_string(hyps.size()) + ": one translation per reference line is needed");
+        auto read_translations = [&](const std::string& path) {
+            auto lines = models::data::read_lines(path);
+            if (detok)
+                for (auto& h : lines) h = models::data::detokenize(models::data::tokenize(h));
+            if (refs.size() != lines.size())
+                throw Error(ref_path + " has " + std::to_string(refs.size()) + " lines but " + path + " has " +
+                            std::to_string(lines.size()) + ": one translation per reference line is needed");
+            return lines;
+        };
+        const auto hyps = read_translations(hyp_path);
         std::cout << models::eval::corpus_bleu(hyps, refs).format() << "\n"
                   << models::eval::corpus_chrf(hyps, refs).format() << "\n";
+        if (!other_path.empty())
+            std::cout << models::eval::paired_bootstrap_bleu(hyps, read_translations(other_path), refs, resamples).format()
+                      << "\n";
     } catch (const Error& e) {
         std::cerr << "tapegrad-bleu: " << e.what() << "\n";
         return 1;

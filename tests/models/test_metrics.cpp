@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "models/eval/bleu.hpp"
+#include "models/eval/bootstrap.hpp"
 #include "models/eval/chrf.hpp"
 #include "tests/support/check.hpp"
 
@@ -164,4 +165,36 @@ TEST_CASE("chrF matches sacreBLEU's test suite (effective-order mode, the 2.x de
     CHECK(chrf({"a", "b"}, {"a", "c"}, 3) == doctest::Approx(50.0));
     CHECK(chrf({"aa"}, {"ab"}, 3) == doctest::Approx(25.0));
     CHECK_THROWS_WITH_AS(corpus_chrf({"a"}, Lines{}), doctest::Contains("1 hypotheses but 0 references"), Error);
+}
+
+TEST_CASE("paired bootstrap: identical systems never differ; a perfect system always wins; whole-set scores are corpus BLEU") {
+    const std::vector<std::string> refs = {"the cat sat on the mat today", "a dog ran in the park at noon",
+                                           "it rained all day in the city", "we went home after the long game",
+                                           "she read the book by the window"};
+    const std::vector<std::string> weak = {"the cat sat on a mat", "a dog in the park", "it rained all day long",
+                                           "we went home", "she read a book by the door"};
+    const PairedBootstrap same = paired_bootstrap_bleu(weak, weak, refs, 200, 3);
+    CHECK(same.bleu_a == same.bleu_b);
+    CHECK(same.diff_low == 0.0);
+    CHECK(same.diff_high == 0.0);
+    CHECK(same.b_wins == 0.0);  // a tie is not a win
+    const PairedBootstrap better = paired_bootstrap_bleu(weak, refs, refs, 200, 3);
+    CHECK(better.bleu_a == doctest::Approx(corpus_bleu(weak, refs).score));
+    CHECK(better.bleu_b == doctest::Approx(100.0));
+    CHECK(better.b_wins == 1.0);
+    CHECK(better.diff_low > 0.0);
+    CHECK(better.diff_low <= better.diff_high);
+    CHECK(better.diff_high <= 100.0);
+    // The order matters: A and B swapped give the mirror image.
+    const PairedBootstrap worse = paired_bootstrap_bleu(refs, weak, refs, 200, 3);
+    CHECK(worse.b_wins == 0.0);
+    CHECK(worse.diff_high == doctest::Approx(-better.diff_low));
+    // One sentence: every resample is that sentence, so the interval is the one difference.
+    const PairedBootstrap one = paired_bootstrap_bleu({weak[0]}, {refs[0]}, {refs[0]}, 50, 3);
+    CHECK(one.diff_low == doctest::Approx(one.bleu_b - one.bleu_a));
+    CHECK(one.diff_high == doctest::Approx(one.bleu_b - one.bleu_a));
+    CHECK(better.format().find("B higher in 100.0% of them") != std::string::npos);
+    CHECK_THROWS_WITH_AS(paired_bootstrap_bleu(weak, refs, {refs[0]}, 10), doctest::Contains("5 and 5 hypotheses for 1 references"), Error);
+    CHECK_THROWS_WITH_AS(paired_bootstrap_bleu({}, {}, {}, 10), doctest::Contains("no sentences"), Error);
+    CHECK_THROWS_WITH_AS(paired_bootstrap_bleu(weak, weak, refs, 0), doctest::Contains("at least one resample"), Error);
 }
