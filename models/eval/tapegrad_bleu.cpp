@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
                    "over paired resamples of the sentences");
     app.add_option("--resamples", resamples, "resamples of --paired-bootstrap")
         ->check(CLI::PositiveNumber)->needs(paired)->capture_default_str();
+    std::uint64_t seed = 1;
+    app.add_option("--seed", seed, "seed of --paired-bootstrap's draws")->needs(paired)->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         const auto refs = models::data::read_lines(ref_path);
@@ -53,7 +55,7 @@ int main(int argc, char** argv) {
         std::cout << models::eval::corpus_bleu(hyps, refs).format() << "\n"
                   << models::eval::corpus_chrf(hyps, refs).format() << "\n";
         if (!other_path.empty())
-            std::cout << models::eval::paired_bootstrap_bleu(hyps, read_translations(other_path), refs, resamples).format()
+            std::cout << models::eval::paired_bootstrap_bleu(hyps, read_translations(other_path), refs, resamples, seed).format()
                       << "\n";
     } catch (const Error& e) {
         std::cerr << "tapegrad-bleu: " << e.what() << "\n";

@@ -1,7 +1,10 @@
 // BLEU and chrF (models/eval): hand-computed cases, and the values sacreBLEU's own test
 // suite asserts (test/test_bleu.py, test/test_sentence_bleu.py, test/test_chrf.py in
 // github.com/mjpost/sacrebleu, v2.6.0), which this implementation must reproduce.
+
+#include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "models/eval/bleu.hpp"
 #include "models/eval/bootstrap.hpp"
@@ -193,8 +196,48 @@ TEST_CASE("paired bootstrap: identical systems never differ; a perfect system al
     const PairedBootstrap one = paired_bootstrap_bleu({weak[0]}, {refs[0]}, {refs[0]}, 50, 3);
     CHECK(one.diff_low == doctest::Approx(one.bleu_b - one.bleu_a));
     CHECK(one.diff_high == doctest::Approx(one.bleu_b - one.bleu_a));
-    CHECK(better.format().find("B higher in 100.0% of them") != std::string::npos);
+    CHECK(better.format().find("B higher in 100.0% of them, tied in 0.0%") != std::string::npos);
+    CHECK(same.ties == 1.0);
     CHECK_THROWS_WITH_AS(paired_bootstrap_bleu(weak, refs, {refs[0]}, 10), doctest::Contains("5 and 5 hypotheses for 1 references"), Error);
     CHECK_THROWS_WITH_AS(paired_bootstrap_bleu({}, {}, {}, 10), doctest::Contains("no sentences"), Error);
     CHECK_THROWS_WITH_AS(paired_bootstrap_bleu(weak, weak, refs, 0), doctest::Contains("at least one resample"), Error);
+}
+
+TEST_CASE("paired bootstrap: each resample is corpus BLEU of N drawn sentences, the same ones for both systems") {
+    // Two systems each better on different sentences, so that B wins some resamples and
+    // loses others; the oracle redraws the same indices and scores the lists themselves.
+    const std::vector<std::string> refs = {"the cat sat on the mat today", "a dog ran in the park at noon",
+                                           "it rained all day in the city", "we went home after the long game",
+                                           "she read the book by the window", "they sang a song at the end of it"};
+    const std::vector<std::string> a = {"the cat sat on the mat today", "a dog in a park", "it rained all day in the city",
+                                        "we went home", "she read the book by the window", "they sang"};
+    const std::vector<std::string> b = {"the cat sat on a mat", "a dog ran in the park at noon", "it rained",
+                                        "we went home after the long game", "she read a book", "they sang a song at the end of it"};
+    const std::size_t samples = 400;
+    const PairedBootstrap r = paired_bootstrap_bleu(a, b, refs, samples, 11);
+    std::mt19937_64 rng(11);
+    std::vector<double> diffs;
+    std::size_t wins = 0;
+    for (std::size_t s = 0; s < samples; ++s) {
+        std::vector<std::string> ra, rb, rr;
+        for (std::size_t k = 0; k < refs.size(); ++k) {
+            const std::size_t i = resample_index(rng, refs.size());
+            ra.push_back(a[i]);
+            rb.push_back(b[i]);
+            rr.push_back(refs[i]);
+        }
+        diffs.push_back(corpus_bleu(rb, rr).score - corpus_bleu(ra, rr).score);
+        wins += diffs.back() > 0.0;
+    }
+    std::sort(diffs.begin(), diffs.end());
+    CHECK(r.b_wins == doctest::Approx(static_cast<double>(wins) / samples));
+    CHECK(r.b_wins > 0.05);
+    CHECK(r.b_wins < 0.95);
+    CHECK(r.diff_low == doctest::Approx(diffs[10]));   // 2.5% of 400 resamples below ...
+    CHECK(r.diff_high == doctest::Approx(diffs[389])); // ... and as many above
+    CHECK(r.diff_low < 0.0);
+    CHECK(r.diff_high > 0.0);
+    // Another seed draws other sentences.
+    const PairedBootstrap other = paired_bootstrap_bleu(a, b, refs, samples, 12);
+    CHECK((other.b_wins != r.b_wins || other.diff_low != r.diff_low || other.diff_high != r.diff_high));
 }
