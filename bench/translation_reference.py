@@ -20,7 +20,10 @@ Model (sizes: E embed 256, H hidden 256, Z latent 64; Vs, Vt the vocabularies):
     posterior       q(z|x,y): u = tanh(posterior_hidden([m_x, m_y])), Linear(4H, H);
                               mu = posterior_mu(u), logvar = posterior_logvar(u), where
                               m_y is the mean over the real positions of the SAME encoder's
-                              states over target_embedding(target words + <eos>)
+                              states over target_embedding(target words + <eos>); with
+                              --posterior embeddings, the mean of target_embedding(target
+                              words + <eos>) itself [B, E], and posterior_hidden is
+                              Linear(2H + E, H)
     z               mu_q + exp(0.5 logvar_q) * eps (one sample); e = tanh(from_z(z)),
                     from_z Linear(Z, H), joins every decoder input
   decoder           GRU(E [+ H], H, batch_first), teacher forced on <sos> + words, run
@@ -226,8 +229,12 @@ def make_batch(torch, source, target, rows):
 
 
 # ----------------------------------------------------------------------------- model
-def build(torch, source_vocab, target_vocab, embed=256, hidden=256, latent=64, variational=False, dropout=0.2):
-    """The translator (deterministic, or VNMT with variational=True) as an nn.Module."""
+def build(torch, source_vocab, target_vocab, embed=256, hidden=256, latent=64, variational=False, dropout=0.2,
+          posterior="encoder"):
+    """The translator (deterministic, or VNMT with variational=True) as an nn.Module.
+    posterior="embeddings": VNMT's q reads the mean of the target's word embeddings
+    instead of the encoder's states over the target."""
+    assert posterior in ("encoder", "embeddings"), posterior
     nn = torch.nn
     F = torch.nn.functional
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -257,7 +264,7 @@ def build(torch, source_vocab, target_vocab, embed=256, hidden=256, latent=64, v
                 self.prior_hidden = nn.Linear(2 * H, H)
                 self.prior_mu = nn.Linear(H, Z)
                 self.prior_logvar = nn.Linear(H, Z)
-                self.posterior_hidden = nn.Linear(4 * H, H)
+                self.posterior_hidden = nn.Linear(2 * H + (E if posterior == "embeddings" else 2 * H), H)
                 self.posterior_mu = nn.Linear(H, Z)
                 self.posterior_logvar = nn.Linear(H, Z)
                 self.from_z = nn.Linear(Z, H)
@@ -286,7 +293,11 @@ def build(torch, source_vocab, target_vocab, embed=256, hidden=256, latent=64, v
             return self.prior_mu(u), self.prior_logvar(u)
 
         def posterior(self, m_x, b):
-            _, m_y = self.summary(b["targets"], b["lengths"], self.target_embedding)
+            if posterior == "embeddings":  # the pad row is zero: the sum covers the real words
+                words = self.drop(self.target_embedding(b["targets"]))
+                m_y = words.sum(1) / b["lengths"].unsqueeze(1).to(words.dtype)
+            else:
+                _, m_y = self.summary(b["targets"], b["lengths"], self.target_embedding)
             u = torch.tanh(self.posterior_hidden(torch.cat([m_x, m_y], 1)))
             return self.posterior_mu(u), self.posterior_logvar(u)
 
@@ -350,6 +361,8 @@ def parse_args():
     p.add_argument("--source", default="en")
     p.add_argument("--target", default="es")
     p.add_argument("--variational", action="store_true", help="VNMT (default: the deterministic model)")
+    p.add_argument("--posterior", choices=["encoder", "embeddings"], default="encoder",
+                   help="what VNMT's posterior reads of the target (as tapegrad-vae's --posterior)")
     p.add_argument("--steps", type=int, default=0, help="training steps (0: --epochs)")
     p.add_argument("--epochs", type=float, default=1.0, help="used when --steps is 0")
     p.add_argument("--time-budget", type=float, default=0.0, help="minutes: stop once training took this long")
@@ -372,7 +385,10 @@ def parse_args():
     p.add_argument("--no-eval", action="store_true", help="no validation after training (speed runs)")
     p.add_argument("--print-every", type=int, default=0, help="print the loss every this many steps (0: never)")
     p.add_argument("--json", default="", help="write the result to this file")
-    return p.parse_args()
+    args = p.parse_args()
+    if args.posterior != "encoder" and not args.variational:
+        p.error("--posterior applies to VNMT only: add --variational")
+    return args
 
 
 def setup_torch(args):
@@ -440,7 +456,7 @@ def main():
         args.data, len(target), sum(lengths), args.source, len(source_words), args.target, len(target_words)))
 
     model = build(torch, len(source_words), len(target_words), args.embed, args.hidden, args.latent,
-                  args.variational, args.dropout)
+                  args.variational, args.dropout, args.posterior)
     nparams = sum(p.numel() for p in model.parameters())
     print("# model: %s, embed %d, hidden %d%s, dropout %g; params %d" % (
         "VNMT" if args.variational else "deterministic attention", args.embed, args.hidden,

@@ -5,8 +5,9 @@
 // steps are excluded. Prints a JSON record (median ms/step, throughput, peak RSS,
 // and the step's GEMM-only floor: its matrix products replayed alone, same run).
 //   build/bench/vae_step --model text --steps 300 --threads 2 [--profile]
-// Models: text, image, transformer (the three VAEs), translate and vnmt (the
-// translation models on the Bible corpus, against bench/translation_reference.py).
+// Models: text, image, transformer (the three VAEs), translate, vnmt and vnmt-emb
+// (the translation models on the Bible corpus, against bench/translation_reference.py;
+// vnmt-emb is VNMT with --posterior embeddings).
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>
 
@@ -100,8 +101,8 @@ int main(int argc, char** argv) {
     std::uint64_t seed = 1;
     bool profile = false, print_core = false;
     std::size_t batch_size = 0, hidden = 0, embed = 300, latent = 0, max_length = 60, min_count = 2;
-    app.add_option("--model", model, "text, image, transformer, translate or vnmt")
-        ->check(CLI::IsMember({"text", "image", "transformer", "translate", "vnmt"}));
+    app.add_option("--model", model, "text, image, transformer, translate, vnmt or vnmt-emb")
+        ->check(CLI::IsMember({"text", "image", "transformer", "translate", "vnmt", "vnmt-emb"}));
     app.add_option("--batch-size", batch_size, "batch size (default 32 text, 128 image)");
     app.add_option("--hidden", hidden, "GRU / MLP hidden size (default 256 / 400)");
     app.add_option("--embed", embed, "text: embedding size")->capture_default_str();
@@ -190,7 +191,7 @@ int main(int argc, char** argv) {
                     return e.loss.item();
                 }, b.text.tokens());
             }
-        } else if (model == "translate" || model == "vnmt") {  // tapegrad-vae train --model translate's defaults
+        } else if (model == "translate" || model == "vnmt" || model == "vnmt-emb") {  // tapegrad-vae train --model translate's defaults
             if (data_dir.empty()) data_dir = "data/bible-en-es";
             data::Vocabulary source_vocab;
             std::unique_ptr<data::ParallelDataset> set;
@@ -207,7 +208,8 @@ int main(int argc, char** argv) {
             models::vae::TranslatorConfig c;  // embed 256, GRU 256 (x2 in the encoder), latent 64, dropout 0.2
             c.source_vocab = source_vocab.size();
             c.target_vocab = vocab_size;
-            c.variational = model == "vnmt";
+            c.variational = model != "translate";
+            if (model == "vnmt-emb") c.posterior = models::vae::TranslatorConfig::PosteriorInput::embeddings;
             if (hidden) c.hidden = hidden;
             if (latent) c.latent = latent;
             models::vae::Translator translator(c);

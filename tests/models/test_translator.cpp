@@ -62,10 +62,12 @@ data::Batch fixture_batch(const std::string& group) {
 }  // namespace
 
 TEST_CASE("Translator: the PyTorch twin's numbers and every gradient, deterministic and VNMT (fixtures)") {
-    for (bool variational : {false, true}) {
-        const std::string group = variational ? "translator_vnmt" : "translator_det";
+    for (const std::string group : {"translator_det", "translator_vnmt", "translator_vnmt_emb"}) {
         CAPTURE(group);
-        Translator m(tiny(variational));
+        const bool variational = group != "translator_det";
+        TranslatorConfig c = tiny(variational);
+        if (group == "translator_vnmt_emb") c.posterior = TranslatorConfig::PosteriorInput::embeddings;
+        Translator m(c);
         for (auto& [name, t] : m.named_parameters()) t.mutable_value() = fixture(group, name);
         m.eval();
         const data::Batch b = fixture_batch(group);
