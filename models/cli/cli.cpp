@@ -550,6 +550,7 @@ struct GenerateArgs {
     std::uint64_t seed = 1;
     std::vector<std::string> sentences;
     bool n_given = false, timing = false;
+    std::vector<std::string> decoding_flags_given;  // of --method, --temperature, --beam, --no-repeat-ngram
 };
 
 DecodeOptions decode_options(const GenerateArgs& a, const Run& r) {
@@ -576,10 +577,10 @@ data::Batch class_rows(std::size_t classes, std::size_t per) {
     return b;
 }
 
-// --no-repeat-ngram means nothing to a model that draws images: saying so beats ignoring it.
-void refuse_no_repeat_for_images(const GenerateArgs& a, const Run& r) {
-    if (a.no_repeat_ngram > 0)
-        throw Error("--no-repeat-ngram applies to sentences; model '" + r.type->name + "' generates images");
+// Decoding flags mean nothing to a model that draws images: saying so beats ignoring them.
+void refuse_decoding_flags_for_images(const GenerateArgs& a, const Run& r) {
+    if (!a.decoding_flags_given.empty())
+        throw Error(a.decoding_flags_given.front() + " applies to sentences; model '" + r.type->name + "' generates images");
 }
 
 int sample_command(const GenerateArgs& a) {
@@ -604,7 +605,7 @@ int sample_command(const GenerateArgs& a) {
     }
     const auto* images = dynamic_cast<const ImageGenerator*>(r.model.get());
     if (!images) throw Error("model '" + r.type->name + "' does not generate images");
-    refuse_no_repeat_for_images(a, r);
+    refuse_decoding_flags_for_images(a, r);
     autograd::NoGradGuard no_grad;
     nn::EvalGuard eval(*r.model);
     const std::string path = a.out_png.empty() ? a.run_dir + "/samples.png" : a.out_png;
@@ -676,7 +677,7 @@ int reconstruct_command(const GenerateArgs& a) {
     }
     const auto* images = dynamic_cast<const ImageGenerator*>(r.model.get());
     if (!images) throw Error("model '" + r.type->name + "' does not generate images");
-    refuse_no_repeat_for_images(a, r);
+    refuse_decoding_flags_for_images(a, r);
     Data d = run_data(r, a.data_flag);
     const std::size_t count = std::min(a.n_given ? a.n : 16, d.test->size());
     std::vector<std::size_t> rows(count);
@@ -948,7 +949,11 @@ int run(int argc, char** argv) {
         if (*train_cmd && !type) find_model(ta.model);  // an unknown --model: the error lists the known ones
         autograd::set_num_threads(threads > 0 ? threads : kernels::num_threads());
         for (CLI::App* c : {sample_cmd, recon_cmd})  // (interpolate has no --n)
-            if (*c) ga.n_given = c->count("--n") > 0;
+            if (*c) {
+                ga.n_given = c->count("--n") > 0;
+                for (const char* flag : {"--method", "--temperature", "--beam", "--no-repeat-ngram"})
+                    if (c->count(flag) > 0) ga.decoding_flags_given.push_back(flag);
+            }
         if (*train_cmd) return train_command(ta, *type);
         if (*eval_cmd) return eval_command(ea);
         if (group.size() > 1)

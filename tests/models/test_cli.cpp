@@ -166,6 +166,12 @@ TEST_CASE("cli: an MNIST run is evaluated on what it was trained on, and an imag
     const Output nr = tapegrad_vae({"sample", "--run", run.string(), "--no-repeat-ngram", "2"});
     CHECK(nr.status != 0);
     CHECK(nr.err.find("--no-repeat-ngram applies to sentences; model 'image' generates images") != std::string::npos);
+    const Output beam = tapegrad_vae({"reconstruct", "--run", run.string(), "--method", "beam"});
+    CHECK(beam.status != 0);
+    CHECK(beam.err.find("--method applies to sentences; model 'image' generates images") != std::string::npos);
+    const Output hot = tapegrad_vae({"sample", "--run", run.string(), "--temperature", "2"});
+    CHECK(hot.status != 0);
+    CHECK(hot.err.find("--temperature applies to sentences") != std::string::npos);
 }
 
 TEST_CASE("cli: bad flags, folders and checkpoints are errors that name the problem") {
