@@ -22,11 +22,11 @@ nn::RNNOptions gru_options(std::size_t input, std::size_t hidden, bool bidirecti
 
 Tensor dropped(const Tensor& x, float p, bool training) { return training && p > 0.0f ? dropout(x, p) : x; }
 
-// [B, 1] constants 1 / length, for the mean over real positions.
-Tensor inverse_lengths(const std::vector<std::size_t>& lengths) {
-    Array w = Array::from_shape({lengths.size(), 1});
+// The mean over each row's real positions of x [B, T, D], zero at padding: [B, D].
+Tensor mean_over_real(const Tensor& x, const std::vector<std::size_t>& lengths) {
+    Array w = Array::from_shape({lengths.size(), 1});  // constants 1 / length
     for (std::size_t b = 0; b < lengths.size(); ++b) w(b, 0) = 1.0f / static_cast<float>(lengths[b]);
-    return Tensor(std::move(w));
+    return mul(sum(x, 1), Tensor(std::move(w)));
 }
 
 }  // namespace
@@ -102,14 +102,14 @@ Translator::Translator(const TranslatorConfig& c)
 // The encoder reads a sentence's words and </s> (the TextBatch's targets).
 Tensor Translator::summary(const TextBatch& s, const nn::Embedding& embedding) const {
     const Tensor states = encoder.forward(dropped(embedding(s.targets), config.dropout, is_training()), s.lengths).output;
-    return mul(sum(states, 1), inverse_lengths(s.lengths));
+    return mean_over_real(states, s.lengths);
 }
 
 Translator::Encoded Translator::encode_source(const TextBatch& s) const {
     if (s.size() == 0) throw Error("Translator: the batch has no source sentences (batch.source)");
     Encoded e;
     e.states = encoder.forward(dropped(source_embedding(s.targets), config.dropout, is_training()), s.lengths).output;
-    e.summary = mul(sum(e.states, 1), inverse_lengths(s.lengths));
+    e.summary = mean_over_real(e.states, s.lengths);
     const std::size_t B = s.size(), S = s.targets.shape()[1];
     Array mask = padding_mask(s.lengths, S);
     mask.reshape({B, 1, S});
@@ -126,7 +126,7 @@ Tensor Translator::target_summary(const TextBatch& t) const {
     if (config.posterior == TranslatorConfig::PosteriorInput::encoder) return summary(t, target_embedding);
     // The padding row of the embedding is zero, so the sum covers the real words only.
     const Tensor words = dropped(target_embedding(t.targets), config.dropout, is_training());  // [B, T, E]
-    return mul(sum(words, 1), inverse_lengths(t.lengths));
+    return mean_over_real(words, t.lengths);
 }
 
 Normal Translator::posterior_from(const Tensor& m_x, const TextBatch& target) const {

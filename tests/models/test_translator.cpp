@@ -33,6 +33,16 @@ TranslatorConfig tiny(bool variational) {
     return c;
 }
 
+// A sentence VAE as small as the translator, for the decoders' tests.
+SentenceVAEConfig tiny_sentence_vae() {
+    SentenceVAEConfig c;
+    c.vocab = 12;
+    c.embed = 6;
+    c.hidden = 5;
+    c.latent = 3;
+    return c;
+}
+
 // Two pairs: sources of 4 and 2 tokens (words + </s>), targets of 4 and 3.
 data::Batch two_pairs() {
     data::Batch b;
@@ -223,12 +233,7 @@ TEST_CASE("Translator: a source's padding and its batch neighbours change nothin
 TEST_CASE("decode: batched beam search picks the sentences of the one-at-a-time reference") {
     autograd::manual_seed(74);
     Translator translator(tiny(true));
-    SentenceVAEConfig sc;
-    sc.vocab = 12;
-    sc.embed = 6;
-    sc.hidden = 5;
-    sc.latent = 3;
-    SentenceVAE sentence_vae(sc);
+    SentenceVAE sentence_vae(tiny_sentence_vae());
     // Six sources of different lengths (the batch's rows), and z for each.
     data::Batch sources;
     sources.source.inputs = Indices{{2, 5, 7, 4}, {2, 9, 0, 0}, {2, 6, 6, 0}, {2, 10, 8, 7}, {2, 4, 0, 0}, {2, 5, 5, 5}};
@@ -295,12 +300,7 @@ TEST_CASE("decode: the tokens that would repeat an n-gram, by hand") {
 
 TEST_CASE("decode: with no_repeat_ngram no output repeats an n-gram, whatever the method") {
     autograd::manual_seed(75);
-    SentenceVAEConfig sc;
-    sc.vocab = 12;
-    sc.embed = 6;
-    sc.hidden = 5;
-    sc.latent = 3;
-    SentenceVAE m(sc);
+    SentenceVAE m(tiny_sentence_vae());
     const Array z = tapegrad::testing::random_array({8, 3}, 751);
     for (Decoding method : {Decoding::greedy, Decoding::sample, Decoding::beam})
         for (std::size_t n : {1, 2, 3}) {
