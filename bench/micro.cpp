@@ -208,8 +208,38 @@ void BM_tape_chain_per_op(benchmark::State& st) {
     st.SetItemsProcessed(st.iterations() * 201);  // ops per iteration (mul + add per link, and sum)
 }
 
+// The passes between the Transformer VAE's products, forward and backward, at the
+// sizes of its training step (about 703 tokens: [703, 1024] is the feed-forward's
+// hidden layer, [703, 256] a sub-layer's output).
+template <class Op>
+void elementwise_pass(benchmark::State& st, Op op) {
+    Tensor x(randn({std::size_t(st.range(0)), std::size_t(st.range(1))}), true);
+    for (auto _ : st) {
+        Tensor y = op(x);
+        y.backward(Array(xt::ones<float>(y.shape())));
+        benchmark::DoNotOptimize(x.grad().data());
+        x.zero_grad();
+    }
+    st.SetItemsProcessed(st.iterations() * st.range(0) * st.range(1));
+}
+void BM_scale(benchmark::State& st) { elementwise_pass(st, [](const Tensor& x) { return x * 2.0f; }); }
+void BM_dropout(benchmark::State& st) { elementwise_pass(st, [](const Tensor& x) { return dropout(x, 0.1f); }); }
+void BM_gelu(benchmark::State& st) { elementwise_pass(st, [](const Tensor& x) { return gelu(x); }); }
+void BM_layer_norm(benchmark::State& st) {
+    const std::size_t d = std::size_t(st.range(1));
+    Tensor w(xt::ones<float>({d}), true), b(xt::zeros<float>({d}), true);
+    elementwise_pass(st, [&](const Tensor& x) { return layer_norm(x, w, b, 1e-5f); });
+}
+void transformer_sizes(benchmark::internal::Benchmark* b) {
+    b->Args({703, 256})->Args({703, 1024})->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
 }  // namespace
 
+BENCHMARK(BM_scale)->Apply(transformer_sizes);
+BENCHMARK(BM_dropout)->Apply(transformer_sizes);
+BENCHMARK(BM_gelu)->Apply(transformer_sizes);
+BENCHMARK(BM_layer_norm)->Apply(transformer_sizes);
 BENCHMARK(BM_sgemm_raw)->Apply(separate_runs);
 BENCHMARK(BM_matmul_tape_forward)->Apply(separate_runs);
 BENCHMARK(BM_sgemm_raw_three)->Apply(separate_runs);
