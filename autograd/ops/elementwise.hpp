@@ -24,6 +24,7 @@ Tensor relu(const Tensor& a);
 Tensor softplus(const Tensor& a);     // log(1 + e^a), computed without overflow
 Tensor log_sigmoid(const Tensor& a);  // log(sigmoid(a)) = -softplus(-a)
 Tensor clamp(const Tensor& a, float lo, float hi);
+Tensor erf(const Tensor& a);  // the error function, 2/sqrt(pi) times the integral of e^(-t^2) from 0 to a
 // GELU (Hendrycks & Gimpel 2016), x Phi(x) with Phi the standard normal CDF: exact
 // (erf), or PyTorch's approximate="tanh" form.
 enum class Gelu { exact, tanh };

@@ -46,6 +46,12 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
     return y;
 }
 
+Tensor gelu(const Tensor& x, Gelu form) {
+    if (form == Gelu::exact) return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+    const float c = 0.79788456080286536f, k = 0.044715f;  // c = sqrt(2 / pi)
+    return 0.5f * x * (1.0f + tanh(c * (x + k * x * x * x)));
+}
+
 Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction reduction, std::int64_t ignore_index) {
     return nll_loss(reference::log_softmax(logits, 1), targets, reduction, ignore_index);
 }

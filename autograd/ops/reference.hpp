@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "autograd/ops/elementwise.hpp"
 #include "autograd/ops/loss.hpp"
 #include "autograd/tensor.hpp"
 
@@ -29,6 +30,8 @@ Tensor split_heads(const Tensor& x, std::size_t heads, std::size_t from = 0, std
 Tensor merge_heads(const Tensor& x);
 // (x - mean) / sqrt(var + eps) * weight + bias over the last axis
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
+// x Phi(x): 0.5 x (1 + erf(x / sqrt 2)), or 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+Tensor gelu(const Tensor& x, Gelu form = Gelu::exact);
 // nll_loss(log_softmax(logits))
 Tensor cross_entropy(const Tensor& logits, const Indices& targets, Reduction reduction = Reduction::mean,
                      std::int64_t ignore_index = default_ignore_index);

@@ -1,6 +1,7 @@
-// exp log sqrt abs tanh sigmoid relu softplus log_sigmoid clamp gelu.
+// exp log sqrt abs tanh sigmoid relu softplus log_sigmoid clamp erf gelu.
 // Rules reuse the output where the derivative is a function of it (exp, tanh, sigmoid),
 // and each record() says which of the two values its rule reads (tape.hpp, Reads).
+#include "autograd/kernels/activation.hpp"
 #include "autograd/ops/elementwise.hpp"
 #include "autograd/tape.hpp"
 
@@ -72,25 +73,25 @@ Tensor clamp(const Tensor& a, float lo, float hi) {
     });
 }
 
-// exact:  y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2      da = g (Phi(x) + x phi(x)),  phi(x) = e^(-x^2/2) / sqrt(2 pi)
-// tanh:   y = x (1 + tanh u) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
-//         da = g ((1 + tanh u) / 2 + x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2)
-namespace {
-constexpr float inv_sqrt2 = 0.70710678118654752f, inv_sqrt_2pi = 0.39894228040143268f;
-constexpr float c = 0.79788456080286536f, k = 0.044715f;  // c = sqrt(2 / pi)
-}  // namespace
-
-Tensor gelu(const Tensor& a, Gelu form) {
-    const Array& x = a.value();
-    if (form == Gelu::exact)
-        return record("gelu", 0.5f * x * (1.0f + xt::erf(x * inv_sqrt2)), {a}, reads_inputs, [](Step& s) -> Grads {
-            const Array& x = s.input(0);
-            return {s.grad * (0.5f * (1.0f + xt::erf(x * inv_sqrt2)) + x * inv_sqrt_2pi * xt::exp(-0.5f * x * x))};
-        });
-    return record("gelu_tanh", 0.5f * x * (1.0f + xt::tanh(c * (x + k * x * x * x))), {a}, reads_inputs, [](Step& s) -> Grads {
+// y = erf(a)        da = g * 2 / sqrt(pi) * e^(-a^2)
+Tensor erf(const Tensor& a) {
+    return record("erf", xt::erf(a.value()), {a}, reads_inputs, [](Step& s) -> Grads {
         const Array& x = s.input(0);
-        const Array t = xt::tanh(c * (x + k * x * x * x));
-        return {s.grad * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * c * (1.0f + 3.0f * k * x * x))};
+        return {s.grad * (1.12837916709551257f * xt::exp(-x * x))};
+    });
+}
+
+// y = x Phi(x)       da = g (Phi(x) + x Phi'(x)), Phi in the form asked for: a
+// dedicated op (one entry instead of six), its loops kernels/activation.hpp, its
+// composition reference::gelu.
+Tensor gelu(const Tensor& a, Gelu form) {
+    const kernels::GeluForm f = form == Gelu::exact ? kernels::GeluForm::exact : kernels::GeluForm::tanh;
+    Array y = Array::from_shape(a.shape());
+    kernels::gelu(a.value().data(), a.size(), f, y.data());
+    return record(form == Gelu::exact ? "gelu" : "gelu_tanh", std::move(y), {a}, reads_inputs, [f](Step& s) -> Grads {
+        Array dx = Array::from_shape(s.grad.shape());
+        kernels::gelu_backward(s.input(0).data(), s.grad.data(), dx.size(), f, dx.data());
+        return {std::move(dx)};
     });
 }
 

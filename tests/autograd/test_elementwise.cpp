@@ -105,6 +105,12 @@ TEST_CASE("clamp: values and gradients inside and outside the range") {
     CHECK_THROWS_WITH_AS(clamp(Tensor(array({1})), 2, 1), doctest::Contains("clamp: lo"), Error);
 }
 
+TEST_CASE("erf: values of the C library's erf, odd, gradients by finite differences") {
+    CHECK_CLOSE(erf(Tensor(array({0, 0.5f, -1, 3}))).value(),
+                array({0, std::erf(0.5f), std::erf(-1.0f), std::erf(3.0f)}), 1e-6, 1e-7);
+    check_gradients([](const Inputs& x) { return erf(x[0]); }, {random_array({7}, 25, -2.5f, 2.5f)});
+}
+
 TEST_CASE("operators: floats on either side act as constants") {
     Tensor a(array({1, 2}));
     CHECK_ARRAY_EQ((a * 2.0f).value(), array({2, 4}));

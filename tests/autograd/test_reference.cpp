@@ -5,6 +5,7 @@
 #include <functional>
 #include <vector>
 
+#include "autograd/kernels/parallel.hpp"
 #include "tests/support/check.hpp"
 
 using namespace tapegrad;
@@ -89,6 +90,28 @@ TEST_CASE("matmul_transposed: a b^T without the copy equals matmul of the transp
     CHECK_THROWS_WITH_AS(matmul_transposed(Tensor(zeros({2, 3, 4})), Tensor(zeros({2, 5, 3}))),
                          "matmul_transposed: shapes [2, 3, 4] and [2, 5, 3] do not fit ([..., M, K] times [..., N, K] transposed)",
                          Error);
+}
+
+TEST_CASE("gelu: the vectorised, threaded loops equal the composition with erf or tanh, on any number of threads") {
+    // 70001 elements: the pool splits them, and the last few fall outside a whole batch.
+    for (const Gelu form : {Gelu::exact, Gelu::tanh}) {
+        CAPTURE(form == Gelu::exact);
+        for (const Shape& s : std::vector<Shape>{{3, 5}, {70001}, {0, 4}})
+            check_same([form](const Inputs& x) { return gelu(x[0], form); },
+                       [form](const Inputs& x) { return reference::gelu(x[0], form); }, {random_array(s, 330, -6.0f, 6.0f)},
+                       1e-5, 1e-6);
+        const Array x = random_array({70001}, 331, -6.0f, 6.0f);
+        auto on = [&](int threads) {
+            const int before = kernels::num_threads();
+            kernels::set_num_threads(threads);
+            const Run r = run([form](const Inputs& v) { return gelu(v[0], form); }, {x});
+            kernels::set_num_threads(before);
+            return r;
+        };
+        const Run one = on(1), two = on(2);
+        CHECK_ARRAY_EQ(two.value, one.value);
+        CHECK_ARRAY_EQ(two.grads[0], one.grads[0]);
+    }
 }
 
 TEST_CASE("split_heads and merge_heads: one copy each, equal to slice, reshape and transpose") {
