@@ -230,6 +230,19 @@ void BM_layer_norm(benchmark::State& st) {
     Tensor w(xt::ones<float>({d}), true), b(xt::zeros<float>({d}), true);
     elementwise_pass(st, [&](const Tensor& x) { return layer_norm(x, w, b, 1e-5f); });
 }
+// The attention weights of one decoder layer: scores [32, 4, L, L] under a causal
+// mask [L, L] plus a key-padding mask [32, 1, 1, L], as the Transformer VAE adds them.
+void BM_masked_softmax(benchmark::State& st) {
+    const std::size_t L = std::size_t(st.range(0));
+    const Tensor mask = Tensor(causal_mask(L)) + Tensor(zeros({32, 1, 1, L}));
+    Tensor x(randn({32, 4, L, L}), true);
+    for (auto _ : st) {
+        Tensor y = softmax(x * 0.125f, -1, mask);
+        y.backward(Array(xt::ones<float>(y.shape())));
+        benchmark::DoNotOptimize(x.grad().data());
+        x.zero_grad();
+    }
+}
 void transformer_sizes(benchmark::internal::Benchmark* b) {
     b->Args({703, 256})->Args({703, 1024})->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
@@ -240,6 +253,7 @@ BENCHMARK(BM_scale)->Apply(transformer_sizes);
 BENCHMARK(BM_dropout)->Apply(transformer_sizes);
 BENCHMARK(BM_gelu)->Apply(transformer_sizes);
 BENCHMARK(BM_layer_norm)->Apply(transformer_sizes);
+BENCHMARK(BM_masked_softmax)->Arg(40)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_sgemm_raw)->Apply(separate_runs);
 BENCHMARK(BM_matmul_tape_forward)->Apply(separate_runs);
 BENCHMARK(BM_sgemm_raw_three)->Apply(separate_runs);

@@ -78,7 +78,12 @@ void gather_heads(const float* x, std::size_t B, std::size_t L, std::size_t F, s
 
 void scatter_heads(const float* heads, std::size_t B, std::size_t L, std::size_t F, std::size_t from, std::size_t H,
                    std::size_t d, float* x) {
-    std::fill(x, x + B * L * F, 0.0f);
+    const std::size_t to = from + H * d;
+    if (from > 0 || to < F)  // only the features the heads do not cover
+        for (std::size_t r = 0; r < B * L; ++r) {
+            std::fill(x + r * F, x + r * F + from, 0.0f);
+            std::fill(x + r * F + to, x + (r + 1) * F, 0.0f);
+        }
     for (std::size_t b = 0; b < B; ++b)
         for (std::size_t h = 0; h < H; ++h)
             for (std::size_t l = 0; l < L; ++l) {
