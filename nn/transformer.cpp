@@ -153,8 +153,9 @@ Tensor MultiheadAttention::self_attention(const Tensor& x, const Packing& p, con
     check_packed(x, p, E, "self_attention");
     const std::size_t H = num_heads;
     const Tensor qkv = p.pad(linear(x, in_proj_weight, in_proj_bias));  // [B, L, 3E]
-    const Tensor heads = heads_attend(split_heads(qkv, H, 0, E), split_heads(qkv, H, E, E), split_heads(qkv, H, 2 * E, E),
-                                      combined_mask(attn_mask, p.key_padding_mask, p.batch, p.length));
+    const Tensor heads = attention_heads(qkv, qkv, {.heads = H, .width = E, .q = 0, .k = E, .v = 2 * E},
+                                         combined_mask(attn_mask, p.key_padding_mask, p.batch, p.length),
+                                         is_training() ? dropout : 0.0f);
     return out_proj(p.pack(heads));
 }
 
@@ -168,8 +169,9 @@ Tensor MultiheadAttention::cross_attention(const Tensor& x, const Packing& p, co
     const std::size_t H = num_heads;
     const Tensor q = p.pad(linear(x, rows(in_proj_weight, 0, E), rows(in_proj_bias, 0, E)));  // [B, L, E]
     const Tensor kv = linear(memory, rows(in_proj_weight, E, 3 * E), rows(in_proj_bias, E, 3 * E));
-    const Tensor heads = heads_attend(split_heads(q, H), split_heads(kv, H, 0, E), split_heads(kv, H, E, E),
-                                      combined_mask(Tensor(), memory_key_padding_mask, p.batch, memory.shape()[1]));
+    const Tensor heads = attention_heads(q, kv, {.heads = H, .width = E, .q = 0, .k = 0, .v = E},
+                                         combined_mask(Tensor(), memory_key_padding_mask, p.batch, memory.shape()[1]),
+                                         is_training() ? dropout : 0.0f);
     return out_proj(p.pack(heads));
 }
 

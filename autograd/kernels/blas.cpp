@@ -123,6 +123,15 @@ void batched_matmul(const float* a, std::span<const std::size_t> ia, const float
     recorded_shapes = recording;
 }
 
+BatchRecording::BatchRecording(std::initializer_list<BatchedProducts> kinds, std::size_t products)
+    : paused_(recorded_shapes) {
+    if (!paused_) return;
+    for (const BatchedProducts& d : kinds)
+        paused_->push_back({d.trans_a, d.trans_b, to_int(d.m), to_int(d.n), to_int(d.k), false, products, products});
+    recorded_shapes = nullptr;
+}
+BatchRecording::~BatchRecording() { recorded_shapes = paused_; }
+
 void transpose(int rows, int cols, const float* a, float* b) {
     if (rows == 0 || cols == 0) return;
     cblas_somatcopy(CblasRowMajor, CblasTrans, rows, cols, 1.0f, a, cols, b, rows);

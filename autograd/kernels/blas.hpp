@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <vector>
@@ -67,6 +68,21 @@ struct GemmShape {
 // separate calls); nullptr stops it.
 // Not for use while products run.
 void record_gemm_shapes(std::vector<GemmShape>* into);
+
+// For a kernel that makes a batch's products by sgemm calls of its own
+// (kernels/attention): while alive, each kind of product in `kinds` is recorded
+// once for the batch, `products` products into as many c matrices (as
+// batched_matmul records itself), and the calls themselves are not.
+class BatchRecording {
+public:
+    BatchRecording(std::initializer_list<BatchedProducts> kinds, std::size_t products);
+    ~BatchRecording();
+    BatchRecording(const BatchRecording&) = delete;
+    BatchRecording& operator=(const BatchRecording&) = delete;
+
+private:
+    std::vector<GemmShape>* paused_;
+};
 
 // The kernel family OpenBLAS uses ("Haswell", "SkylakeX", ...): its own choice at
 // load time, or the one the environment variable OPENBLAS_CORETYPE pins. Pinning

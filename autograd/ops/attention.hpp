@@ -22,6 +22,24 @@ struct Attention {
 Attention scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask = {},
                                        float dropout = 0.0f);
 
+// Where attention_heads finds its heads: features [q, q + width) of q's rows, and
+// [k, k + width) and [v, v + width) of kv's rows, each range cut into `heads` runs.
+struct HeadRanges {
+    std::size_t heads = 1, width = 0;
+    std::size_t q = 0, k = 0, v = 0;
+};
+
+// Multi-head attention on heads left where the projections wrote them, q [B, Lq,
+// Fq] and kv [B, Lk, Fkv] (q and kv may be one tensor, its three ranges then
+// disjoint): the heads' outputs side by side, [B, Lq, width], that is
+//     merge_heads(scaled_dot_product_attention(split_heads(q, heads, r.q, width),
+//         split_heads(kv, heads, r.k, width), split_heads(kv, heads, r.v, width), mask, dropout).output)
+// (reference::attention_heads) as one tape entry: no copies of the heads, and the
+// (batch, head) pairs split over the pool (kernels/attention.hpp), with the same
+// results to the bit. mask: a constant, broadcast to [B, heads, Lq, Lk].
+Tensor attention_heads(const Tensor& q, const Tensor& kv, const HeadRanges& r, const Tensor& mask = {},
+                       float dropout = 0.0f);
+
 // Multi-head attention's layout changes, each one copy. split_heads: features
 // [from, from + width) of x [B, L, F] (width 0: to the end), cut into `heads` runs,
 // as [B, heads, L, width / heads]. merge_heads: [B, H, L, d] back to [B, L, H d].

@@ -37,6 +37,13 @@ Tensor softmax(const Tensor& a, int axis, const Tensor& mask) { return reference
 
 Tensor log_softmax(const Tensor& a, int axis, const Tensor& mask) { return reference::log_softmax(a + mask, axis); }
 
+Tensor attention_heads(const Tensor& q, const Tensor& kv, const HeadRanges& r, const Tensor& mask, float dropout) {
+    const Attention att = scaled_dot_product_attention(reference::split_heads(q, r.heads, r.q, r.width),
+                                                       reference::split_heads(kv, r.heads, r.k, r.width),
+                                                       reference::split_heads(kv, r.heads, r.v, r.width), mask, dropout);
+    return reference::merge_heads(att.output);
+}
+
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
     const Tensor centred = x - mean(x, -1, true);
     const Tensor var = mean(centred * centred, -1, true);

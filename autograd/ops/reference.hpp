@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "autograd/ops/attention.hpp"
 #include "autograd/ops/elementwise.hpp"
 #include "autograd/ops/loss.hpp"
 #include "autograd/tensor.hpp"
@@ -28,6 +29,9 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b);
 // split_heads and merge_heads (attention.hpp) from slice, reshape and transpose.
 Tensor split_heads(const Tensor& x, std::size_t heads, std::size_t from = 0, std::size_t width = 0);
 Tensor merge_heads(const Tensor& x);
+// merge_heads(scaled_dot_product_attention(the heads of q and kv, split_heads(...), mask, dropout).output)
+Tensor attention_heads(const Tensor& q, const Tensor& kv, const HeadRanges& r, const Tensor& mask = {},
+                       float dropout = 0.0f);
 // (x - mean) / sqrt(var + eps) * weight + bias over the last axis
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
 // x Phi(x): 0.5 x (1 + erf(x / sqrt 2)), or 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))

@@ -3,6 +3,7 @@
 // random shapes and on the edge cases (an empty batch, a single row, length-1
 // sequences, extreme logits).
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "autograd/kernels/parallel.hpp"
@@ -112,6 +113,64 @@ TEST_CASE("gelu: the vectorised, threaded loops equal the composition with erf o
         CHECK_ARRAY_EQ(two.value, one.value);
         CHECK_ARRAY_EQ(two.grads[0], one.grads[0]);
     }
+}
+
+TEST_CASE("attention_heads: the same bits as splitting the heads, attending and merging, masks and dropout included") {
+    // Bit for bit: each (batch, head) pair makes the products batched matmul makes
+    // and the row passes of the composed softmax, dropout and scaling.
+    const Array causal = causal_mask(5);
+    Array padding = zeros({2, 1, 1, 5});
+    padding(1, 0, 0, 3) = padding(1, 0, 0, 4) = -std::numeric_limits<float>::infinity();
+    const Tensor self_mask(causal + padding);
+    Array cross_padding = zeros({2, 1, 1, 3});
+    cross_padding(0, 0, 0, 2) = -std::numeric_limits<float>::infinity();
+    Array blocked = causal_mask(2);  // the second query sees no key
+    blocked(1, 0) = blocked(1, 1) = -std::numeric_limits<float>::infinity();
+    struct Case {
+        const char* name;
+        Shape q, kv;  // kv empty: q and kv are one tensor
+        HeadRanges r;
+        Tensor mask;
+        float dropout;
+    };
+    const std::vector<Case> cases{
+        {"self, causal and padding", {2, 5, 12}, {}, {.heads = 2, .width = 4, .q = 0, .k = 4, .v = 8}, self_mask, 0.0f},
+        {"self, dropout", {2, 5, 12}, {}, {.heads = 2, .width = 4, .q = 8, .k = 0, .v = 4}, self_mask, 0.3f},
+        {"self, spare features", {2, 5, 14}, {}, {.heads = 3, .width = 3, .q = 1, .k = 5, .v = 10}, Tensor(causal), 0.0f},
+        {"cross, padded memory", {2, 5, 6}, {2, 3, 9}, {.heads = 2, .width = 4, .q = 1, .k = 0, .v = 5}, Tensor(cross_padding), 0.2f},
+        {"cross, one key, no mask", {2, 4, 8}, {2, 1, 16}, {.heads = 4, .width = 8, .q = 0, .k = 0, .v = 8}, Tensor(), 0.0f},
+        {"every key of a row masked", {1, 2, 6}, {}, {.heads = 1, .width = 2, .q = 0, .k = 2, .v = 4}, Tensor(blocked), 0.0f},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.name);
+        std::vector<Array> in{random_array(c.q, 340)};
+        if (!c.kv.empty()) in.push_back(random_array(c.kv, 341));
+        auto op = [&](bool fast) {
+            return [&, fast](const Inputs& x) {
+                autograd::manual_seed(9);  // the same dropout draws on both sides
+                const Tensor& kv = x.size() > 1 ? x[1] : x[0];
+                return fast ? attention_heads(x[0], kv, c.r, c.mask, c.dropout)
+                            : reference::attention_heads(x[0], kv, c.r, c.mask, c.dropout);
+            };
+        };
+        const Run f = run(op(true), in), r = run(op(false), in);
+        CHECK_ARRAY_EQ(f.value, r.value);
+        for (std::size_t i = 0; i < in.size(); ++i) CHECK_ARRAY_EQ(f.grads[i], r.grads[i]);
+        if (c.dropout == 0.0f) check_gradients(op(true), in);
+    }
+    const Tensor qkv(random_array({2, 5, 12}, 342));
+    CHECK_THROWS_WITH_AS(attention_heads(qkv, qkv, {.heads = 2, .width = 4, .q = 0, .k = 2, .v = 8}),
+                         doctest::Contains("ranges of one tensor overlap"), Error);
+    CHECK_THROWS_WITH_AS(attention_heads(qkv, qkv, {.heads = 3, .width = 4, .q = 0, .k = 4, .v = 8}),
+                         doctest::Contains("a positive multiple of the heads"), Error);
+    CHECK_THROWS_WITH_AS(attention_heads(qkv, qkv, {.heads = 2, .width = 4, .q = 0, .k = 4, .v = 9}),
+                         doctest::Contains("a range runs past the features"), Error);
+    CHECK_THROWS_WITH_AS(attention_heads(qkv, qkv, {.heads = 2, .width = 4, .q = 0, .k = 4, .v = 8}, Tensor(zeros({5, 5}), true)),
+                         doctest::Contains("the mask must be a constant"), Error);
+    CHECK_THROWS_WITH_AS(attention_heads(qkv, qkv, {.heads = 2, .width = 4, .q = 0, .k = 4, .v = 8}, Tensor(zeros({3, 5}))),
+                         doctest::Contains("attention_heads (mask)"), Error);
+    CHECK_THROWS_WITH_AS(attention_heads(qkv, Tensor(zeros({3, 5, 8})), {.heads = 2, .width = 4, .q = 0, .k = 0, .v = 4}),
+                         doctest::Contains("one batch"), Error);
 }
 
 TEST_CASE("split_heads and merge_heads: one copy each, equal to slice, reshape and transpose") {
