@@ -5,7 +5,11 @@
 #include <cmath>
 #include <limits>
 
+#include <vector>
+
 #include <xsimd/xsimd.hpp>
+
+#include "autograd/kernels/parallel.hpp"
 
 namespace tapegrad::kernels {
 
@@ -16,6 +20,10 @@ constexpr std::size_t W = Batch::size;
 // into the C library, and the lanes and the tail of short rows (attention's, of a
 // few dozen keys) made it a fifth of a masked softmax's time.
 inline float larger(float m, float v) { return v > m ? v : m; }
+
+// Loops over at least this many floats (whole gradients, for clipping) are split
+// over the pool; shorter ones (rows) run where they are called.
+constexpr std::size_t parallel_above = std::size_t{1} << 16;
 
 float max(const float* x, std::size_t n) {
     float m = -std::numeric_limits<float>::infinity();
@@ -60,18 +68,25 @@ float sum(const float* x, std::size_t n) {
 }
 
 double sum_of_squares(const float* x, std::size_t n) {
-    double total = 0.0;
-    std::size_t i = 0;
-    while (i + W <= n) {
-        Batch acc(0.0f);
-        const std::size_t end = std::min(n, i + 256 * W) / W * W;  // float sums over short blocks
-        for (; i < end; i += W) {
-            const Batch b = Batch::load_unaligned(x + i);
-            acc += b * b;
+    // Float sums over blocks of 256 batches, each block's total added in double, in
+    // order; the blocks are split over the pool, so the result is the same on any
+    // number of threads.
+    constexpr std::size_t block = 256 * W;
+    const std::size_t whole = n / W * W, blocks = (whole + block - 1) / block;
+    std::vector<double> partial(blocks);
+    parallel_for(blocks, 16, [&](std::size_t begin, std::size_t end, std::size_t) {
+        for (std::size_t j = begin; j < end; ++j) {
+            Batch acc(0.0f);
+            for (std::size_t i = j * block; i < std::min(whole, (j + 1) * block); i += W) {
+                const Batch b = Batch::load_unaligned(x + i);
+                acc += b * b;
+            }
+            partial[j] = xsimd::hadd(acc);
         }
-        total += xsimd::hadd(acc);
-    }
-    for (; i < n; ++i) total += static_cast<double>(x[i]) * x[i];
+    }, 1);
+    double total = 0.0;
+    for (double p : partial) total += p;
+    for (std::size_t i = whole; i < n; ++i) total += static_cast<double>(x[i]) * x[i];
     return total;
 }
 
@@ -173,10 +188,14 @@ void axpy(float a, const float* x, float* y, std::size_t n) {
 }
 
 void scale(float a, float* x, std::size_t n) {
-    const Batch ab(a);
-    std::size_t i = 0;
-    for (; i + W <= n; i += W) (ab * Batch::load_unaligned(x + i)).store_unaligned(x + i);
-    for (; i < n; ++i) x[i] *= a;
+    auto part = [a, x](std::size_t begin, std::size_t end) {
+        const Batch ab(a);
+        std::size_t i = begin;
+        for (; i + W <= end; i += W) (ab * Batch::load_unaligned(x + i)).store_unaligned(x + i);
+        for (; i < end; ++i) x[i] *= a;
+    };
+    if (n < parallel_above) return part(0, n);
+    parallel_for(n, parallel_above / 2, [&](std::size_t begin, std::size_t end, std::size_t) { part(begin, end); });
 }
 
 void scale_kept(const float* x, const std::uint8_t* keep, float a, float* y, std::size_t n) {

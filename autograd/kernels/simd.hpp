@@ -1,6 +1,7 @@
 // Vectorised loops over contiguous floats (xsimd): the building blocks of the
 // softmax family, the losses and the gradient sums. Plain pointers in, plain
-// numbers out: no xtensor here.
+// numbers out: no xtensor here. Only whole gradients are long enough to share
+// among threads (sum_of_squares, scale).
 #pragma once
 
 #include <cstddef>
@@ -12,7 +13,8 @@ float max(const float* x, std::size_t n);
 // x[i] += b[i] for all i, and returns the max of the result.
 float add_max(const float* b, float* x, std::size_t n);
 float sum(const float* x, std::size_t n);
-// The sum of x[i]^2, accumulated in double per block (gradient-norm clipping).
+// The sum of x[i]^2, accumulated in double per block (gradient-norm clipping);
+// long arrays are split over the pool, with the same result on any number of threads.
 double sum_of_squares(const float* x, std::size_t n);
 // y[i] = exp(x[i] - shift) for all i, and returns the sum of the y[i]. y may be x.
 float exp_shift(const float* x, float shift, float* y, std::size_t n);
@@ -31,7 +33,7 @@ bool all_finite(const float* x, std::size_t n);
 
 // y[i] = a * x[i] + y[i]
 void axpy(float a, const float* x, float* y, std::size_t n);
-// x[i] *= a
+// x[i] *= a (split over the pool from 2^16 floats on)
 void scale(float a, float* x, std::size_t n);
 // Dropout with a byte mask: y[i] = x[i] * (keep[i] ? a : 0). (Multiplied, not
 // selected: the same numbers as a float mask of 0 and a, signed zeros included.)

@@ -11,6 +11,7 @@
 
 #include "autograd/kernels/blas.hpp"
 #include "autograd/kernels/parallel.hpp"
+#include "autograd/kernels/simd.hpp"
 #include "tests/support/check.hpp"
 
 using namespace tapegrad;
@@ -329,4 +330,26 @@ TEST_CASE("gather: a large table's gradient, split over 1, 2 and 3 threads by ro
         autograd::gather(table, index, no_grad).backward(Array(g));
         CHECK_ARRAY_EQ(table.grad(), want);
     }
+}
+
+// Gradient clipping's norm and scaling: whole gradients are split over the pool.
+TEST_CASE("sum_of_squares and scale: the same numbers on 1, 2 and 3 threads, and the sum within rounding of a double sum") {
+    const std::size_t n = (std::size_t{1} << 18) + 37;  // blocks over the pool, and a tail outside any batch
+    const Array x = random_array({n}, 77, -2.0f, 2.0f);
+    double exact = 0.0;
+    for (std::size_t i = 0; i < n; ++i) exact += static_cast<double>(x.data()[i]) * x.data()[i];
+    auto on = [&](int threads) {
+        Threads t(threads);
+        Array y = x;
+        kernels::scale(0.75f, y.data(), n);
+        return std::pair{kernels::sum_of_squares(x.data(), n), y};
+    };
+    const auto [one, scaled] = on(1);
+    CHECK(std::abs(one - exact) < 1e-5 * exact);
+    for (int threads : {2, 3}) {
+        const auto [sum, y] = on(threads);
+        CHECK(sum == one);
+        CHECK_ARRAY_EQ(y, scaled);
+    }
+    CHECK(scaled.data()[n - 1] == 0.75f * x.data()[n - 1]);
 }
