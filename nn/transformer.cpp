@@ -49,7 +49,7 @@ Tensor Packing::pad(const Tensor& packed) const {
     if (packed.ndim() != 2 || packed.shape()[0] != size())
         throw Error("Packing::pad: expected a packed batch [" + std::to_string(size()) + ", D], got " +
                     shape_str(packed.shape()));
-    return reshape(put_rows(packed, rows, batch * length), {batch, length, packed.shape()[1]});
+    return put_rows(packed, rows, {batch, length});
 }
 
 Tensor Packing::pack(const Tensor& padded) const {

@@ -47,13 +47,19 @@ Tensor take_rows(const Tensor& x, const Indices& rows) {
 }
 
 // y = 0; y[rows[k]] += x[k]     dx[k] = g[rows[k]]
-Tensor put_rows(const Tensor& x, const Indices& rows, std::size_t count) {
+Tensor put_rows(const Tensor& x, const Indices& rows, std::size_t count) { return put_rows(x, rows, Shape{count}); }
+
+Tensor put_rows(const Tensor& x, const Indices& rows, const Shape& lead) {
     const Array& X = x.value();
     if (X.dimension() != 2 || rows.dimension() != 1 || rows.size() != X.shape()[0])
         throw Error("put_rows: needs x [N, D] and N row ids, got " + shape_str(X.shape()) + " and " + shape_str(rows.shape()));
     const std::size_t D = X.shape()[1];
+    std::size_t count = 1;
+    for (std::size_t n : lead) count *= n;
     detail::check_ids("put_rows", "row", rows, count, std::to_string(count) + " rows");
-    Array y = Array::from_shape({count, D});
+    Shape out = lead;
+    out.push_back(D);
+    Array y = Array::from_shape(out);
     kernels::scatter_add_rows(X.data(), D, rows.data(), rows.size(), -1, count, y.data());
     return record("put_rows", std::move(y), {x}, reads_nothing, [rows, D](Step& s) -> Grads {
         Array dx = Array::from_shape({rows.size(), D});

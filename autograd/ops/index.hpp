@@ -22,6 +22,9 @@ Tensor take_rows(const Tensor& x, const Indices& rows);
 // rows back where take_rows took them: a packed batch of sequences back into its
 // padded [B * L, D] layout, zeros at the pads. Backward: take_rows of the gradient.
 Tensor put_rows(const Tensor& x, const Indices& rows, std::size_t count);
+// The same into [lead..., D], the ids indexing the lead axes flattened: a packed
+// batch straight into [B, L, D] (without a reshape, which would copy it).
+Tensor put_rows(const Tensor& x, const Indices& rows, const Shape& lead);
 
 // y = condition ? a : b, element-wise, where condition is any nonzero value (a
 // constant 0/1 tensor, as PyTorch's bool tensors); all three broadcast together.

@@ -106,7 +106,13 @@ TEST_CASE("put_rows: the adjoint of take_rows; puts packed rows back into a padd
           doctest::Approx(static_cast<double>(xt::sum(x * take_rows(Tensor(g), repeated).value())())).epsilon(1e-5));
     check_gradients([&](const Inputs& v) { return put_rows(v[0], rows, 6); }, {x});
     check_gradients([&](const Inputs& v) { return put_rows(v[0], repeated, 2); }, {x});
+    // Into [2, 3, D]: the same values under the padded batch's shape.
+    const Array padded = put_rows(Tensor(x), rows, Shape{2, 3}).value();
+    REQUIRE(padded.shape() == std::vector<std::size_t>{2, 3, 3});
+    CHECK(std::equal(padded.begin(), padded.end(), y.begin()));
+    check_gradients([&](const Inputs& v) { return put_rows(v[0], rows, Shape{2, 3}); }, {x});
     Indices bad = {6, 0, 1, 2};
     CHECK_THROWS_WITH_AS(put_rows(Tensor(x), bad, 6), doctest::Contains("put_rows: row 6 at position 0 is out of range for 6 rows"), Error);
+    CHECK_THROWS_WITH_AS(put_rows(Tensor(x), bad, Shape{2, 3}), doctest::Contains("out of range for 6 rows"), Error);
     CHECK_THROWS_WITH_AS(put_rows(Tensor(x), Indices{0, 1}, 6), doctest::Contains("needs x [N, D] and N row ids"), Error);
 }
