@@ -36,14 +36,12 @@ void attention(const AttentionDims& a, HeadRows<const float> q, HeadRows<const f
         // S = Q K^T, then * scale and + mask, element by element as the composed ops round.
         sgemm(false, true, as_int(Lq), as_int(Lk), as_int(d), 1.0f, q.head(b, h, d), as_int(q.ld), k.head(b, h, d),
               as_int(k.ld), 0.0f, s, as_int(Lk));
-        for (std::size_t i = 0; i < Lq; ++i) {
-            float* row = s + i * Lk;
-            for (std::size_t j = 0; j < Lk; ++j) row[j] = row[j] * a.scale;
-            if (a.mask) {
+        scale(a.scale, s, block);
+        if (a.mask)
+            for (std::size_t i = 0; i < Lq; ++i) {
                 const float* m = a.mask + b * a.mask_stride[0] + h * a.mask_stride[1] + i * a.mask_stride[2];
-                for (std::size_t j = 0; j < Lk; ++j) row[j] = row[j] + m[j * a.mask_stride[3]];
+                for (std::size_t j = 0; j < Lk; ++j) s[i * Lk + j] += m[j * a.mask_stride[3]];
             }
-        }
         softmax_axis(s, {Lq, Lk, 1}, s);
         const float* weights = s;
         if (a.keep) {
@@ -81,7 +79,7 @@ void attention_backward(const AttentionDims& a, HeadRows<const float> q, HeadRow
               0.0f, dv.head(b, h, d), as_int(dv.ld));
         if (keep) scale_kept(grad, keep, a.keep_scale, grad, block);
         softmax_axis_backward(grad, weights, {Lq, Lk, 1}, grad);
-        for (std::size_t i = 0; i < block; ++i) grad[i] = grad[i] * a.scale;
+        scale(a.scale, grad, block);
         // dQ = dS K, dK = dS^T Q
         sgemm(false, false, as_int(Lq), as_int(d), as_int(Lk), 1.0f, grad, as_int(Lk), k.head(b, h, d), as_int(k.ld),
               0.0f, dq.head(b, h, d), as_int(dq.ld));

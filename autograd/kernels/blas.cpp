@@ -94,11 +94,7 @@ void matmul_at(const float* a, const float* b, float* c, std::size_t m, std::siz
 void batched_matmul(const float* a, std::span<const std::size_t> ia, const float* b, std::span<const std::size_t> ib,
                     float* c, std::span<const std::size_t> ic, std::size_t c_count, const BatchedProducts& d) {
     const std::size_t a_size = d.m * d.k, b_size = d.k * d.n, c_size = d.m * d.n;
-    std::vector<GemmShape>* const recording = recorded_shapes;
-    if (recording) {  // one entry for the batch; its products' sgemm calls are not recorded
-        recording->push_back({d.trans_a, d.trans_b, to_int(d.m), to_int(d.n), to_int(d.k), false, ic.size(), c_count});
-        recorded_shapes = nullptr;
-    }
+    const BatchRecording recording({d}, ic.size(), c_count);
     // The products of each c matrix, in order.
     std::vector<std::vector<std::size_t>> into(c_count);
     for (std::size_t i = 0; i < ic.size(); ++i) into[ic[i]].push_back(i);
@@ -120,14 +116,14 @@ void batched_matmul(const float* a, std::span<const std::size_t> ia, const float
         products_into(0, 1);  // one c matrix: each product is split over the pool as any product is
     else
         parallel_for(c_count, 1, [&](std::size_t from, std::size_t to, std::size_t) { products_into(from, to); }, 1);
-    recorded_shapes = recording;
 }
 
-BatchRecording::BatchRecording(std::initializer_list<BatchedProducts> kinds, std::size_t products)
+BatchRecording::BatchRecording(std::initializer_list<BatchedProducts> kinds, std::size_t products, std::size_t c_count)
     : paused_(recorded_shapes) {
     if (!paused_) return;
     for (const BatchedProducts& d : kinds)
-        paused_->push_back({d.trans_a, d.trans_b, to_int(d.m), to_int(d.n), to_int(d.k), false, products, products});
+        paused_->push_back({d.trans_a, d.trans_b, to_int(d.m), to_int(d.n), to_int(d.k), false, products,
+                            c_count ? c_count : products});
     recorded_shapes = nullptr;
 }
 BatchRecording::~BatchRecording() { recorded_shapes = paused_; }

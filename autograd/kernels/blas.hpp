@@ -69,13 +69,13 @@ struct GemmShape {
 // Not for use while products run.
 void record_gemm_shapes(std::vector<GemmShape>* into);
 
-// For a kernel that makes a batch's products by sgemm calls of its own
-// (kernels/attention): while alive, each kind of product in `kinds` is recorded
-// once for the batch, `products` products into as many c matrices (as
-// batched_matmul records itself), and the calls themselves are not.
+// For a batch of products made by sgemm calls (batched_matmul, kernels/attention):
+// while alive, each kind of product in `kinds` is recorded once for the batch,
+// `products` products into `c_count` c matrices (as many, by default), and the
+// calls themselves are not.
 class BatchRecording {
 public:
-    BatchRecording(std::initializer_list<BatchedProducts> kinds, std::size_t products);
+    BatchRecording(std::initializer_list<BatchedProducts> kinds, std::size_t products, std::size_t c_count = 0);
     ~BatchRecording();
     BatchRecording(const BatchRecording&) = delete;
     BatchRecording& operator=(const BatchRecording&) = delete;

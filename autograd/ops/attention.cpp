@@ -1,6 +1,7 @@
 // Scaled dot-product attention, composed from tape ops, and the heads' layout changes (attention.hpp).
 #include "autograd/ops/attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -36,9 +37,10 @@ void zero_outside(Array& x, std::initializer_list<std::size_t> froms, std::size_
     const std::size_t F = x.shape().back(), rows = F ? x.size() / F : 0;
     std::vector<bool> covered(F, false);
     for (std::size_t from : froms) std::fill(covered.begin() + from, covered.begin() + from + width, true);
-    for (std::size_t f = 0; f < F; ++f)
-        if (!covered[f])
-            for (std::size_t r = 0; r < rows; ++r) x.data()[r * F + f] = 0.0f;
+    if (std::find(covered.begin(), covered.end(), false) == covered.end()) return;  // the usual case
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t f = 0; f < F; ++f)
+            if (!covered[f]) x.data()[r * F + f] = 0.0f;
 }
 
 void check_ranges(const Tensor& q, const Tensor& kv, const HeadRanges& r) {
